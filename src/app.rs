@@ -1,0 +1,87 @@
+//! The running service: state shared by handlers, the router and the bound listener.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context;
+use axum::Router;
+use axum::extract::FromRef;
+use tokio::net::TcpListener;
+
+use crate::config::Config;
+use crate::domain::ticket::AttachmentLimits;
+use crate::http;
+use crate::http::metrics::Metrics;
+use crate::store::{self, Store};
+
+#[derive(Clone, FromRef)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    /// Backend chosen at start-up from the URL scheme.
+    pub store: Arc<dyn Store>,
+    pub metrics: Arc<Metrics>,
+}
+
+impl AppState {
+    pub fn attachment_limits(&self) -> AttachmentLimits {
+        AttachmentLimits {
+            max_attachment: self.config.limits.max_attachment,
+            max_total: self.config.limits.max_ticket_attachments,
+        }
+    }
+}
+
+pub struct App {
+    router: Router,
+    listener: TcpListener,
+    addr: SocketAddr,
+    store: Arc<dyn Store>,
+}
+
+impl App {
+    /// Connects and migrates the store, then binds the listener (port 0 picks a free port).
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let store = store::connect(&config.database)
+            .await
+            .context("opening the database")?;
+        Self::build_with_store(config, store).await
+    }
+
+    /// Like [`App::build`] with a store that is already open and migrated.
+    pub async fn build_with_store(config: Config, store: Arc<dyn Store>) -> anyhow::Result<Self> {
+        let listener = TcpListener::bind(config.http.listen)
+            .await
+            .with_context(|| format!("listening on {}", config.http.listen))?;
+        let addr = listener.local_addr().context("reading the bound address")?;
+        let state = AppState {
+            config: Arc::new(config),
+            store: store.clone(),
+            metrics: Arc::new(Metrics::new()),
+        };
+        Ok(Self {
+            router: http::router(state),
+            listener,
+            addr,
+            store,
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    pub fn store(&self) -> Arc<dyn Store> {
+        self.store.clone()
+    }
+
+    /// Serves until `shutdown` completes, then finishes the requests in flight.
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(shutdown)
+            .await
+    }
+}

@@ -1,0 +1,427 @@
+//! Loads the configuration: `config/default.toml` (embedded at build time, so the binary runs from
+//! any directory), then an optional file given with `--config`, then `TRIAGEGATE_*` variables.
+//! It validates every value once, here, so the rest of the service can trust it.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Format, Toml};
+use serde::Deserialize;
+
+/// The defaults shipped in the repository.
+const DEFAULT_TOML: &str = include_str!("../config/default.toml");
+
+/// Variables with a short name, kept stable for operators and outside checks.
+const SHORT_ENV_KEYS: [(&str, &str); 3] = [
+    ("database_url", "database.url"),
+    ("listen", "http.listen"),
+    ("index_dir", "index.dir"),
+];
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("configuration: {0}")]
+    Invalid(String),
+    #[error("configuration file {path} cannot be read: {source}; pass an existing file to --config")]
+    MissingFile {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub database: DatabaseConfig,
+    pub http: HttpConfig,
+    pub index: IndexConfig,
+    pub limits: Limits,
+    pub log: LogConfig,
+}
+
+#[derive(Clone)]
+pub struct DatabaseConfig {
+    pub url: String,
+    pub max_connections: u32,
+}
+
+impl std::fmt::Debug for DatabaseConfig {
+    /// Hides a password in the URL, since configs get logged.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DatabaseConfig")
+            .field("url", &redact_url_password(&self.url))
+            .field("max_connections", &self.max_connections)
+            .finish()
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct HttpConfig {
+    pub listen: SocketAddr,
+}
+
+#[derive(Debug, Clone)]
+pub struct IndexConfig {
+    pub dir: PathBuf,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Largest single attachment, in bytes.
+    pub max_attachment: u64,
+    /// Largest sum of attachments on one ticket, in bytes.
+    pub max_ticket_attachments: u64,
+}
+
+#[derive(Debug, Clone)]
+pub struct LogConfig {
+    pub filter: String,
+}
+
+/// The file layout, before validation.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    database: RawDatabase,
+    http: RawHttp,
+    index: RawIndex,
+    limits: RawLimits,
+    log: RawLog,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDatabase {
+    url: String,
+    max_connections: u32,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawHttp {
+    listen: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawIndex {
+    dir: PathBuf,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLimits {
+    max_attachment: ByteSizeValue,
+    max_ticket_attachments: ByteSizeValue,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLog {
+    filter: String,
+}
+
+/// A size written as a number of bytes or as text such as `"20 MiB"`.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum ByteSizeValue {
+    Bytes(u64),
+    Text(String),
+}
+
+impl Config {
+    /// Loads the defaults, then `file` if given, then the process environment.
+    pub fn load(file: Option<&Path>) -> Result<Self, Error> {
+        Self::load_with_env(file, std::env::vars())
+    }
+
+    /// Loads like [`Config::load`] with an explicit environment, so tests need not touch the process's.
+    pub fn load_with_env(
+        file: Option<&Path>,
+        vars: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, Error> {
+        let mut figment = Figment::new().merge(Toml::string(DEFAULT_TOML));
+        if let Some(path) = file {
+            let text = std::fs::read_to_string(path).map_err(|source| Error::MissingFile {
+                path: path.to_path_buf(),
+                source,
+            })?;
+            figment = figment.merge(Toml::string(&text));
+        }
+        for (key, value) in env_overrides(vars)? {
+            // Parsed the way figment's own Env provider does, so "8" is a number and "1 MiB" text.
+            let value: figment::value::Value = value.parse().unwrap_or_else(|never| match never {});
+            figment = figment.merge((key, value));
+        }
+        let raw: RawConfig = figment
+            .extract()
+            .map_err(|err| Error::Invalid(describe_figment_error(&err)))?;
+        Self::validate(raw)
+    }
+
+    fn validate(raw: RawConfig) -> Result<Self, Error> {
+        let url = raw.database.url.trim().to_string();
+        if url.is_empty() {
+            return Err(Error::Invalid(
+                "database.url is empty; set it in the config file or TRIAGEGATE_DATABASE_URL \
+                 (sqlite://PATH or postgres://USER@HOST/DB)"
+                    .into(),
+            ));
+        }
+        if !(url.starts_with("sqlite:")
+            || url.starts_with("postgres://")
+            || url.starts_with("postgresql://"))
+        {
+            return Err(Error::Invalid(format!(
+                "database.url {:?} has an unsupported scheme; use sqlite://PATH or postgres://USER@HOST/DB",
+                redact_url_password(&url)
+            )));
+        }
+        if raw.database.max_connections == 0 {
+            return Err(Error::Invalid(
+                "database.max_connections must be at least 1".into(),
+            ));
+        }
+        let listen: SocketAddr = raw.http.listen.trim().parse().map_err(|_| {
+            Error::Invalid(format!(
+                "http.listen {:?} is not HOST:PORT with a numeric IP, e.g. 127.0.0.1:8080 \
+                 (set TRIAGEGATE_LISTEN)",
+                raw.http.listen
+            ))
+        })?;
+        let max_attachment = parse_size("limits.max_attachment", &raw.limits.max_attachment)?;
+        let max_ticket_attachments = parse_size(
+            "limits.max_ticket_attachments",
+            &raw.limits.max_ticket_attachments,
+        )?;
+        if max_attachment == 0 || max_ticket_attachments < max_attachment {
+            return Err(Error::Invalid(
+                "limits: max_attachment must be above 0 and not above max_ticket_attachments"
+                    .into(),
+            ));
+        }
+        if raw.index.dir.as_os_str().is_empty() {
+            return Err(Error::Invalid(
+                "index.dir is empty; set it or TRIAGEGATE_INDEX_DIR".into(),
+            ));
+        }
+        Ok(Self {
+            database: DatabaseConfig {
+                url,
+                max_connections: raw.database.max_connections,
+            },
+            http: HttpConfig { listen },
+            index: IndexConfig { dir: raw.index.dir },
+            limits: Limits {
+                max_attachment,
+                max_ticket_attachments,
+            },
+            log: LogConfig {
+                filter: raw.log.filter,
+            },
+        })
+    }
+}
+
+/// Turns `TRIAGEGATE_*` variables into dotted config keys; unknown names stop start-up because a
+/// misspelt variable that is silently ignored is worse than a refusal.
+fn env_overrides(
+    vars: impl IntoIterator<Item = (String, String)>,
+) -> Result<Vec<(String, String)>, Error> {
+    let mut overrides = Vec::new();
+    for (name, value) in vars {
+        let Some(rest) = name.strip_prefix("TRIAGEGATE_") else {
+            continue;
+        };
+        let lower = rest.to_ascii_lowercase();
+        if lower.starts_with("test_") || lower.starts_with("bench_") {
+            continue; // read by the test suite and benches, not by the service
+        }
+        let key = match SHORT_ENV_KEYS.iter().find(|(short, _)| *short == lower) {
+            Some((_, key)) => (*key).to_string(),
+            None if lower.contains("__") => lower.replace("__", "."),
+            None => {
+                return Err(Error::Invalid(format!(
+                    "unknown environment variable {name}; known: TRIAGEGATE_DATABASE_URL, \
+                     TRIAGEGATE_LISTEN, TRIAGEGATE_INDEX_DIR, or TRIAGEGATE_<SECTION>__<KEY>"
+                )));
+            }
+        };
+        overrides.push((key, value));
+    }
+    Ok(overrides)
+}
+
+fn describe_figment_error(err: &figment::Error) -> String {
+    let mut parts = Vec::new();
+    for one in err.clone() {
+        let path = one.path.join(".");
+        if path.is_empty() {
+            parts.push(one.kind.to_string());
+        } else {
+            parts.push(format!("{path}: {}", one.kind));
+        }
+    }
+    format!(
+        "{}; see config/default.toml for the keys and their formats",
+        parts.join("; ")
+    )
+}
+
+fn parse_size(key: &str, value: &ByteSizeValue) -> Result<u64, Error> {
+    match value {
+        ByteSizeValue::Bytes(n) => Ok(*n),
+        ByteSizeValue::Text(text) => parse_byte_size(text).ok_or_else(|| {
+            Error::Invalid(format!(
+                "{key} {text:?} is not a size; write e.g. \"20 MiB\", \"512 KiB\" or a number of bytes"
+            ))
+        }),
+    }
+}
+
+/// Parses `"20 MiB"`, `"1.5GiB"`, `"300KB"` or `"1024"` into bytes.
+pub fn parse_byte_size(text: &str) -> Option<u64> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: f64 = number.parse().ok()?;
+    let multiplier: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "kb" => 1_000,
+        "kib" | "k" => 1 << 10,
+        "mb" => 1_000_000,
+        "mib" | "m" => 1 << 20,
+        "gb" => 1_000_000_000,
+        "gib" | "g" => 1 << 30,
+        _ => return None,
+    };
+    let bytes = number * multiplier as f64;
+    (bytes.is_finite() && bytes >= 0.0 && bytes < u64::MAX as f64).then_some(bytes as u64)
+}
+
+/// Replaces the password in `scheme://user:password@host` with `***`.
+pub fn redact_url_password(url: &str) -> String {
+    let Some(scheme_end) = url.find("://") else {
+        return url.to_string();
+    };
+    let after = &url[scheme_end + 3..];
+    let Some(at) = after.find('@') else {
+        return url.to_string();
+    };
+    let credentials = &after[..at];
+    match credentials.find(':') {
+        Some(colon) => format!(
+            "{}{}:***{}",
+            &url[..scheme_end + 3],
+            &credentials[..colon],
+            &after[at..]
+        ),
+        None => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults_match_the_documented_values() {
+        let config = Config::load_with_env(None, env(&[])).expect("defaults load");
+        assert_eq!(config.database.url, "sqlite://data/triagegate.db");
+        assert_eq!(config.http.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(config.index.dir, PathBuf::from("index"));
+        assert_eq!(config.limits.max_attachment, 20 * 1024 * 1024);
+        assert_eq!(config.limits.max_ticket_attachments, 100 * 1024 * 1024);
+    }
+
+    #[test]
+    fn environment_overrides_the_defaults() {
+        let config = Config::load_with_env(
+            None,
+            env(&[
+                ("TRIAGEGATE_DATABASE_URL", "postgres://tg@localhost/tg"),
+                ("TRIAGEGATE_LISTEN", "0.0.0.0:9000"),
+                ("TRIAGEGATE_INDEX_DIR", "/var/lib/tg/index"),
+                ("TRIAGEGATE_LIMITS__MAX_ATTACHMENT", "1 MiB"),
+            ]),
+        )
+        .expect("loads");
+        assert_eq!(config.database.url, "postgres://tg@localhost/tg");
+        assert_eq!(config.http.listen.port(), 9000);
+        assert_eq!(config.index.dir, PathBuf::from("/var/lib/tg/index"));
+        assert_eq!(config.limits.max_attachment, 1 << 20);
+    }
+
+    #[test]
+    fn a_file_overrides_the_defaults_and_the_environment_overrides_the_file() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("tg.toml");
+        std::fs::write(
+            &path,
+            "[http]\nlisten = \"127.0.0.1:7000\"\n[database]\nurl = \"sqlite://x.db\"\n",
+        )
+        .expect("write");
+        let config = Config::load_with_env(
+            Some(&path),
+            env(&[("TRIAGEGATE_LISTEN", "127.0.0.1:7001")]),
+        )
+        .expect("loads");
+        assert_eq!(config.database.url, "sqlite://x.db");
+        assert_eq!(config.http.listen.port(), 7001);
+    }
+
+    #[test]
+    fn bad_values_say_how_to_fix_them() {
+        let err = Config::load_with_env(None, env(&[("TRIAGEGATE_LISTEN", "localhost")]))
+            .expect_err("refused");
+        assert!(err.to_string().contains("TRIAGEGATE_LISTEN"), "{err}");
+
+        let err = Config::load_with_env(None, env(&[("TRIAGEGATE_DATABASE_URL", "mysql://x")]))
+            .expect_err("refused");
+        assert!(err.to_string().contains("unsupported scheme"), "{err}");
+
+        let err = Config::load_with_env(None, env(&[("TRIAGEGATE_DATABSE_URL", "x")]))
+            .expect_err("refused");
+        assert!(err.to_string().contains("unknown environment variable"), "{err}");
+
+        let err = Config::load_with_env(
+            None,
+            env(&[("TRIAGEGATE_LIMITS__MAX_ATTACHMENT", "lots")]),
+        )
+        .expect_err("refused");
+        assert!(err.to_string().contains("is not a size"), "{err}");
+
+        let err = Config::load(Some(Path::new("/nonexistent/triagegate.toml"))).expect_err("refused");
+        assert!(err.to_string().contains("--config"), "{err}");
+    }
+
+    #[test]
+    fn sizes_parse_in_common_units() {
+        assert_eq!(parse_byte_size("20 MiB"), Some(20 << 20));
+        assert_eq!(parse_byte_size("512KiB"), Some(512 << 10));
+        assert_eq!(parse_byte_size("1.5 GiB"), Some(3 << 29));
+        assert_eq!(parse_byte_size("300"), Some(300));
+        assert_eq!(parse_byte_size("3 parsecs"), None);
+    }
+
+    #[test]
+    fn passwords_are_hidden_in_debug_output() {
+        let db = DatabaseConfig {
+            url: "postgres://tg:hunter2@db/tg".into(),
+            max_connections: 1,
+        };
+        let shown = format!("{db:?}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(shown.contains("tg:***@db"), "{shown}");
+    }
+}

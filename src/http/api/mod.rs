@@ -1,0 +1,14 @@
+//! The JSON API under `/api/v1`. One file per resource; each exposes a `router()`.
+
+mod audit;
+mod ticket_input;
+mod ticket_view;
+mod tickets;
+
+use axum::Router;
+
+use crate::app::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new().merge(tickets::router()).merge(audit::router())
+}

@@ -1,0 +1,24 @@
+//! Liveness and readiness probes for orchestrators and load balancers.
+
+use axum::Json;
+use axum::extract::State;
+use serde_json::{Value, json};
+
+use super::error::Error;
+use crate::app::AppState;
+
+/// `GET /healthz`: the process is up.
+pub async fn live() -> Json<Value> {
+    Json(json!({ "status": "ok" }))
+}
+
+/// `GET /readyz`: the store answers.
+pub async fn ready(State(state): State<AppState>) -> Result<Json<Value>, Error> {
+    match state.store.ping().await {
+        Ok(()) => Ok(Json(json!({ "status": "ready" }))),
+        Err(err) => {
+            tracing::warn!(error = %err, "readiness check failed");
+            Err(Error::Unavailable("the database is not reachable".into()))
+        }
+    }
+}

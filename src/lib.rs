@@ -1,0 +1,19 @@
+//! triagegate: evidence-first ticket triage for managed service providers.
+//! The module list below is the architecture; each module's header says what it owns.
+
+/// The process: state, router and listener, built from a `Config`.
+pub mod app;
+/// API tokens and passwords.
+pub mod auth;
+/// Command-line interface: the subcommands of the `triagegate` binary.
+pub mod cli;
+/// Configuration from `config/default.toml`, a `--config` file and `TRIAGEGATE_*` variables.
+pub mod config;
+/// Plain types and rules; no I/O.
+pub mod domain;
+/// HTTP adapter: JSON API, health, metrics, auth and errors.
+pub mod http;
+/// The database: SQLite or PostgreSQL behind one trait, with the audit chain.
+pub mod store;
+/// Tracing subscriber set-up.
+pub mod telemetry;

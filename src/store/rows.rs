@@ -1,0 +1,187 @@
+//! Row structs as the databases return them, and their conversion into domain types. Text
+//! columns holding enums are checked here: a value the domain does not know is `Corrupt`.
+
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use super::Error;
+use crate::domain::attachment::{AttachmentContent, AttachmentId, AttachmentMeta};
+use crate::domain::audit::AuditEvent;
+use crate::domain::tenant::{Tenant, TenantId, TenantSlug};
+use crate::domain::ticket::{NextStep, Priority, Stage, Ticket, TicketId};
+use crate::domain::user::{Role, TenantAccess, User, UserId};
+
+#[derive(Debug, sqlx::FromRow)]
+pub struct TenantRow {
+    pub tenant_id: Uuid,
+    pub slug: String,
+    pub name: String,
+    pub created_at: DateTime<Utc>,
+}
+
+impl TryFrom<TenantRow> for Tenant {
+    type Error = Error;
+    fn try_from(row: TenantRow) -> Result<Self, Error> {
+        Ok(Tenant {
+            id: TenantId(row.tenant_id),
+            slug: TenantSlug::parse(&row.slug).map_err(|e| Error::Corrupt(e.to_string()))?,
+            name: row.name,
+            created_at: row.created_at,
+        })
+    }
+}
+
+#[derive(Debug, sqlx::FromRow)]
+pub struct UserRow {
+    pub user_id: Uuid,
+    pub name: String,
+    pub role: String,
+    pub all_tenants: bool,
+    pub token_expires_at: Option<DateTime<Utc>>,
+}
+
+impl UserRow {
+    pub fn into_user(self, tenant_ids: Vec<Uuid>) -> Result<User, Error> {
+        Ok(User {
+            id: UserId(self.user_id),
+            name: self.name,
+            role: Role::parse(&self.role).map_err(|e| Error::Corrupt(e.to_string()))?,
+            tenants: if self.all_tenants {
+                TenantAccess::All
+            } else {
+                TenantAccess::Only(tenant_ids.into_iter().map(TenantId).collect())
+            },
+            token_expires_at: self.token_expires_at,
+        })
+    }
+}
+
+#[derive(Debug, sqlx::FromRow)]
+pub struct TicketRow {
+    pub ticket_id: Uuid,
+    pub tenant_id: Uuid,
+    pub tenant_slug: String,
+    pub title: String,
+    pub description: String,
+    pub requester: Option<String>,
+    pub stage: String,
+    pub priority: Option<String>,
+    pub service_group: Option<String>,
+    pub owner: Option<String>,
+    pub next_step_text: Option<String>,
+    pub next_step_owner: Option<String>,
+    pub next_step_due: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub acknowledged_at: Option<DateTime<Utc>>,
+    pub resolved_at: Option<DateTime<Utc>>,
+    pub closed_at: Option<DateTime<Utc>>,
+    pub reopen_count: i64,
+}
+
+impl TryFrom<TicketRow> for Ticket {
+    type Error = Error;
+    fn try_from(row: TicketRow) -> Result<Self, Error> {
+        let corrupt = |e: crate::domain::FieldError| Error::Corrupt(e.to_string());
+        Ok(Ticket {
+            id: TicketId(row.ticket_id),
+            tenant_id: TenantId(row.tenant_id),
+            tenant: TenantSlug::parse(&row.tenant_slug).map_err(corrupt)?,
+            title: row.title,
+            description: row.description,
+            requester: row.requester,
+            stage: Stage::parse(&row.stage).map_err(corrupt)?,
+            priority: row
+                .priority
+                .as_deref()
+                .map(Priority::parse)
+                .transpose()
+                .map_err(corrupt)?,
+            service_group: row.service_group,
+            owner: row.owner,
+            next_step: row.next_step_text.map(|text| NextStep {
+                text,
+                owner: row.next_step_owner,
+                due: row.next_step_due,
+            }),
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+            acknowledged_at: row.acknowledged_at,
+            resolved_at: row.resolved_at,
+            closed_at: row.closed_at,
+            reopen_count: row.reopen_count,
+        })
+    }
+}
+
+#[derive(Debug, sqlx::FromRow)]
+pub struct AttachmentMetaRow {
+    pub attachment_id: Uuid,
+    pub name: String,
+    pub media_type: String,
+    pub size_bytes: i64,
+    pub sha256: String,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<AttachmentMetaRow> for AttachmentMeta {
+    fn from(row: AttachmentMetaRow) -> Self {
+        AttachmentMeta {
+            id: AttachmentId(row.attachment_id),
+            name: row.name,
+            media_type: row.media_type,
+            size: row.size_bytes,
+            sha256: row.sha256,
+            created_at: row.created_at,
+        }
+    }
+}
+
+#[derive(Debug, sqlx::FromRow)]
+pub struct AttachmentContentRow {
+    #[sqlx(flatten)]
+    pub meta: AttachmentMetaRow,
+    pub content: Vec<u8>,
+}
+
+impl From<AttachmentContentRow> for AttachmentContent {
+    fn from(row: AttachmentContentRow) -> Self {
+        AttachmentContent {
+            meta: row.meta.into(),
+            content: row.content,
+        }
+    }
+}
+
+#[derive(Debug, sqlx::FromRow)]
+pub struct AuditRow {
+    pub seq: i64,
+    pub event_id: Uuid,
+    pub tenant_id: Option<Uuid>,
+    pub actor: String,
+    pub action: String,
+    pub entity_type: String,
+    pub entity_id: String,
+    pub payload: String,
+    pub created_at: DateTime<Utc>,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+impl From<AuditRow> for AuditEvent {
+    fn from(row: AuditRow) -> Self {
+        AuditEvent {
+            seq: row.seq,
+            event_id: row.event_id,
+            tenant_id: row.tenant_id.map(TenantId),
+            actor: row.actor,
+            action: row.action,
+            entity_type: row.entity_type,
+            entity_id: row.entity_id,
+            payload: row.payload,
+            created_at: row.created_at,
+            prev_hash: row.prev_hash,
+            hash: row.hash,
+        }
+    }
+}

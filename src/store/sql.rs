@@ -1,0 +1,521 @@
+//! The SQL both backends share. SQLite and PostgreSQL accept the same `$n` statements here, so the
+//! `Store` methods are written once and stamped out for each pool type by `impl_sql_store!`;
+//! what differs (opening, write locking, migrations) lives in `sqlite.rs` and `postgres.rs`,
+//! which must provide `BACKEND`, `MIGRATOR`, `pool`, `begin_write` and `lock_audit_head`.
+
+/// Selects one ticket with its tenant's slug by id.
+pub(super) const SELECT_TICKET: &str = "select t.ticket_id, t.tenant_id, n.slug as tenant_slug, \
+    t.title, t.description, t.requester, t.stage, t.priority, t.service_group, t.owner, \
+    t.next_step_text, t.next_step_owner, t.next_step_due, t.created_at, t.updated_at, \
+    t.acknowledged_at, t.resolved_at, t.closed_at, t.reopen_count \
+    from ticket t join tenant n on n.tenant_id = t.tenant_id where t.ticket_id = $1";
+
+/// Lists tickets visible to a user (or all), with optional filters, newest first.
+pub(super) const LIST_TICKETS: &str = "select t.ticket_id, t.tenant_id, n.slug as tenant_slug, \
+    t.title, t.description, t.requester, t.stage, t.priority, t.service_group, t.owner, \
+    t.next_step_text, t.next_step_owner, t.next_step_due, t.created_at, t.updated_at, \
+    t.acknowledged_at, t.resolved_at, t.closed_at, t.reopen_count \
+    from ticket t join tenant n on n.tenant_id = t.tenant_id \
+    where ($1 or t.tenant_id in (select ut.tenant_id from user_tenant ut where ut.user_id = $2)) \
+      and ($3 is null or t.tenant_id = $3) \
+      and ($4 is null or t.stage = $4) \
+      and ($5 is null or t.priority = $5) \
+      and ($6 is null or t.service_group = $6) \
+      and ($7 is null or t.ticket_id < $7) \
+    order by t.ticket_id desc limit $8";
+
+pub(super) const AUDIT_FOR_ENTITY: &str = "select seq, event_id, tenant_id, actor, action, \
+    entity_type, entity_id, payload, created_at, prev_hash, hash from audit_event \
+    where entity_type = $1 and entity_id = $2 order by seq";
+
+pub(super) const AUDIT_AFTER: &str = "select seq, event_id, tenant_id, actor, action, \
+    entity_type, entity_id, payload, created_at, prev_hash, hash from audit_event \
+    where seq > $1 order by seq limit $2";
+
+macro_rules! impl_sql_store {
+    ($store:ident, $db:ty) => {
+        impl $store {
+            /// Seals `event` after the current head of the chain and inserts it in `tx`.
+            async fn append_audit(
+                tx: &mut sqlx::Transaction<'static, $db>,
+                event: $crate::domain::audit::NewAuditEvent,
+            ) -> Result<$crate::domain::audit::AuditEvent, $crate::store::Error> {
+                Self::lock_audit_head(tx).await?;
+                let head: Option<(i64, String)> =
+                    sqlx::query_as("select seq, hash from audit_event order by seq desc limit 1")
+                        .fetch_optional(&mut **tx)
+                        .await?;
+                let (seq, prev) = match head {
+                    Some((seq, hash)) => (seq + 1, hash),
+                    None => (1, $crate::domain::audit::GENESIS_HASH.to_string()),
+                };
+                let sealed = event.seal(seq, &prev);
+                sqlx::query(
+                    "insert into audit_event (seq, event_id, tenant_id, actor, action, \
+                     entity_type, entity_id, payload, created_at, prev_hash, hash) \
+                     values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                )
+                .bind(sealed.seq)
+                .bind(sealed.event_id)
+                .bind(sealed.tenant_id.map(|t| t.0))
+                .bind(&sealed.actor)
+                .bind(&sealed.action)
+                .bind(&sealed.entity_type)
+                .bind(&sealed.entity_id)
+                .bind(&sealed.payload)
+                .bind(sealed.created_at)
+                .bind(&sealed.prev_hash)
+                .bind(&sealed.hash)
+                .execute(&mut **tx)
+                .await?;
+                Ok(sealed)
+            }
+
+            async fn tenant_ids_of(
+                &self,
+                user: uuid::Uuid,
+            ) -> Result<Vec<uuid::Uuid>, $crate::store::Error> {
+                let ids: Vec<(uuid::Uuid,)> =
+                    sqlx::query_as("select tenant_id from user_tenant where user_id = $1")
+                        .bind(user)
+                        .fetch_all(self.pool())
+                        .await?;
+                Ok(ids.into_iter().map(|(id,)| id).collect())
+            }
+
+            async fn user_from_row(
+                &self,
+                row: $crate::store::rows::UserRow,
+            ) -> Result<$crate::domain::user::User, $crate::store::Error> {
+                let tenant_ids = if row.all_tenants {
+                    Vec::new()
+                } else {
+                    self.tenant_ids_of(row.user_id).await?
+                };
+                row.into_user(tenant_ids)
+            }
+        }
+
+        #[async_trait::async_trait]
+        impl $crate::store::Store for $store {
+            fn backend(&self) -> $crate::store::Backend {
+                Self::BACKEND
+            }
+
+            async fn migrate(&self) -> Result<(), $crate::store::Error> {
+                Self::MIGRATOR.run(self.pool()).await?;
+                Ok(())
+            }
+
+            async fn ping(&self) -> Result<(), $crate::store::Error> {
+                sqlx::query("select 1").execute(self.pool()).await?;
+                Ok(())
+            }
+
+            #[tracing::instrument(skip_all, fields(tenant = %new.slug))]
+            async fn create_tenant(
+                &self,
+                new: &$crate::domain::tenant::NewTenant,
+                actor: &$crate::domain::Actor,
+            ) -> Result<$crate::domain::tenant::Tenant, $crate::store::Error> {
+                let mut tx = self.begin_write().await?;
+                sqlx::query(
+                    "insert into tenant (tenant_id, slug, name, created_at) values ($1, $2, $3, $4)",
+                )
+                .bind(new.id.0)
+                .bind(new.slug.as_str())
+                .bind(&new.name)
+                .bind(new.created_at)
+                .execute(&mut *tx)
+                .await
+                .map_err($crate::store::conflict_if_unique(format!("tenant {}", new.slug)))?;
+                let event = $crate::domain::audit::NewAuditEvent::new(
+                    Some(new.id),
+                    actor,
+                    "tenant.created",
+                    "tenant",
+                    new.id.0,
+                    serde_json::json!({ "slug": new.slug.as_str(), "name": new.name }),
+                );
+                Self::append_audit(&mut tx, event).await?;
+                tx.commit().await?;
+                Ok($crate::domain::tenant::Tenant {
+                    id: new.id,
+                    slug: new.slug.clone(),
+                    name: new.name.clone(),
+                    created_at: new.created_at,
+                })
+            }
+
+            async fn tenant_by_slug(
+                &self,
+                slug: &$crate::domain::tenant::TenantSlug,
+            ) -> Result<$crate::domain::tenant::Tenant, $crate::store::Error> {
+                let row: Option<$crate::store::rows::TenantRow> = sqlx::query_as(
+                    "select tenant_id, slug, name, created_at from tenant where slug = $1",
+                )
+                .bind(slug.as_str())
+                .fetch_optional(self.pool())
+                .await?;
+                row.ok_or_else(|| $crate::store::Error::NotFound {
+                    entity: "tenant",
+                    id: slug.to_string(),
+                })?
+                .try_into()
+            }
+
+            async fn tenants(
+                &self,
+            ) -> Result<Vec<$crate::domain::tenant::Tenant>, $crate::store::Error> {
+                let rows: Vec<$crate::store::rows::TenantRow> = sqlx::query_as(
+                    "select tenant_id, slug, name, created_at from tenant order by slug",
+                )
+                .fetch_all(self.pool())
+                .await?;
+                rows.into_iter().map(TryInto::try_into).collect()
+            }
+
+            #[tracing::instrument(skip_all, fields(user = %new.name))]
+            async fn create_user(
+                &self,
+                new: &$crate::domain::user::NewUser,
+                actor: &$crate::domain::Actor,
+            ) -> Result<$crate::domain::user::User, $crate::store::Error> {
+                use $crate::domain::user::TenantGrant;
+                let mut tx = self.begin_write().await?;
+                let mut tenant_ids = Vec::new();
+                if let TenantGrant::Only(slugs) = &new.tenants {
+                    for slug in slugs {
+                        let id: Option<(uuid::Uuid,)> =
+                            sqlx::query_as("select tenant_id from tenant where slug = $1")
+                                .bind(slug.as_str())
+                                .fetch_optional(&mut *tx)
+                                .await?;
+                        let (id,) = id.ok_or_else(|| $crate::store::Error::NotFound {
+                            entity: "tenant",
+                            id: slug.to_string(),
+                        })?;
+                        if !tenant_ids.contains(&id) {
+                            tenant_ids.push(id);
+                        }
+                    }
+                }
+                let all_tenants = matches!(new.tenants, TenantGrant::All);
+                sqlx::query(
+                    "insert into app_user (user_id, name, role, all_tenants, password_hash, \
+                     token_hash, token_expires_at, created_at) \
+                     values ($1, $2, $3, $4, $5, $6, $7, $8)",
+                )
+                .bind(new.id.0)
+                .bind(&new.name)
+                .bind(new.role.as_str())
+                .bind(all_tenants)
+                .bind(new.password_hash.as_deref())
+                .bind(&new.token_hash)
+                .bind(new.token_expires_at)
+                .bind(new.created_at)
+                .execute(&mut *tx)
+                .await
+                .map_err($crate::store::conflict_if_unique(format!("user {}", new.name)))?;
+                for tenant_id in &tenant_ids {
+                    sqlx::query("insert into user_tenant (user_id, tenant_id) values ($1, $2)")
+                        .bind(new.id.0)
+                        .bind(*tenant_id)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                let tenants_json = match &new.tenants {
+                    TenantGrant::All => serde_json::json!("all"),
+                    TenantGrant::Only(slugs) => serde_json::json!(
+                        slugs.iter().map(|s| s.as_str()).collect::<Vec<_>>()
+                    ),
+                };
+                // A requester belongs to one tenant, so its creation is filed under that tenant;
+                // staff span tenants and are filed under none.
+                let scope = match (new.role, tenant_ids.as_slice()) {
+                    ($crate::domain::user::Role::Requester, [only]) => {
+                        Some($crate::domain::tenant::TenantId(*only))
+                    }
+                    _ => None,
+                };
+                let event = $crate::domain::audit::NewAuditEvent::new(
+                    scope,
+                    actor,
+                    "user.created",
+                    "user",
+                    new.id.0,
+                    serde_json::json!({
+                        "name": new.name,
+                        "role": new.role.as_str(),
+                        "tenants": tenants_json,
+                        "password_set": new.password_hash.is_some(),
+                        "token_expires_at": new.token_expires_at,
+                    }),
+                );
+                Self::append_audit(&mut tx, event).await?;
+                tx.commit().await?;
+                Ok($crate::domain::user::User {
+                    id: new.id,
+                    name: new.name.clone(),
+                    role: new.role,
+                    tenants: if all_tenants {
+                        $crate::domain::user::TenantAccess::All
+                    } else {
+                        $crate::domain::user::TenantAccess::Only(
+                            tenant_ids.into_iter().map($crate::domain::tenant::TenantId).collect(),
+                        )
+                    },
+                    token_expires_at: new.token_expires_at,
+                })
+            }
+
+            async fn user_by_token_hash(
+                &self,
+                token_hash: &str,
+            ) -> Result<Option<$crate::domain::user::User>, $crate::store::Error> {
+                let row: Option<$crate::store::rows::UserRow> = sqlx::query_as(
+                    "select user_id, name, role, all_tenants, token_expires_at \
+                     from app_user where token_hash = $1",
+                )
+                .bind(token_hash)
+                .fetch_optional(self.pool())
+                .await?;
+                match row {
+                    Some(row) => Ok(Some(self.user_from_row(row).await?)),
+                    None => Ok(None),
+                }
+            }
+
+            async fn user_by_name(
+                &self,
+                name: &str,
+            ) -> Result<$crate::domain::user::User, $crate::store::Error> {
+                let row: Option<$crate::store::rows::UserRow> = sqlx::query_as(
+                    "select user_id, name, role, all_tenants, token_expires_at \
+                     from app_user where name = $1",
+                )
+                .bind(name)
+                .fetch_optional(self.pool())
+                .await?;
+                let row = row.ok_or_else(|| $crate::store::Error::NotFound {
+                    entity: "user",
+                    id: name.to_string(),
+                })?;
+                self.user_from_row(row).await
+            }
+
+            #[tracing::instrument(skip_all, fields(ticket.id = %new.id))]
+            async fn create_ticket(
+                &self,
+                new: &$crate::domain::ticket::NewTicket,
+                actor: &$crate::domain::Actor,
+            ) -> Result<$crate::domain::ticket::TicketDetail, $crate::store::Error> {
+                let mut tx = self.begin_write().await?;
+                sqlx::query(
+                    "insert into ticket (ticket_id, tenant_id, title, description, requester, \
+                     stage, created_at, updated_at) values ($1, $2, $3, $4, $5, 'new', $6, $6)",
+                )
+                .bind(new.id.0)
+                .bind(new.tenant_id.0)
+                .bind(&new.title)
+                .bind(&new.description)
+                .bind(new.requester.as_deref())
+                .bind(new.created_at)
+                .execute(&mut *tx)
+                .await?;
+                let mut listed = Vec::with_capacity(new.attachments.len());
+                for attachment in &new.attachments {
+                    sqlx::query(
+                        "insert into attachment (attachment_id, ticket_id, name, media_type, \
+                         size_bytes, sha256, content, created_at) \
+                         values ($1, $2, $3, $4, $5, $6, $7, $8)",
+                    )
+                    .bind(attachment.id.0)
+                    .bind(new.id.0)
+                    .bind(&attachment.name)
+                    .bind(&attachment.media_type)
+                    .bind(attachment.content.len() as i64)
+                    .bind(&attachment.sha256)
+                    .bind(attachment.content.as_slice())
+                    .bind(new.created_at)
+                    .execute(&mut *tx)
+                    .await?;
+                    listed.push(serde_json::json!({
+                        "id": attachment.id.0,
+                        "name": attachment.name,
+                        "media_type": attachment.media_type,
+                        "size": attachment.content.len(),
+                        "sha256": attachment.sha256,
+                    }));
+                }
+                let event = $crate::domain::audit::NewAuditEvent::new(
+                    Some(new.tenant_id),
+                    actor,
+                    "ticket.created",
+                    "ticket",
+                    new.id,
+                    serde_json::json!({
+                        "title": new.title,
+                        "description_chars": new.description.chars().count(),
+                        "requester": new.requester,
+                        "attachments": listed,
+                    }),
+                );
+                Self::append_audit(&mut tx, event).await?;
+                tx.commit().await?;
+                self.ticket(new.id).await
+            }
+
+            async fn ticket(
+                &self,
+                id: $crate::domain::ticket::TicketId,
+            ) -> Result<$crate::domain::ticket::TicketDetail, $crate::store::Error> {
+                let row: Option<$crate::store::rows::TicketRow> =
+                    sqlx::query_as($crate::store::sql::SELECT_TICKET)
+                        .bind(id.0)
+                        .fetch_optional(self.pool())
+                        .await?;
+                let row = row.ok_or_else(|| $crate::store::Error::NotFound {
+                    entity: "ticket",
+                    id: id.to_string(),
+                })?;
+                let attachments: Vec<$crate::store::rows::AttachmentMetaRow> = sqlx::query_as(
+                    "select attachment_id, name, media_type, size_bytes, sha256, created_at \
+                     from attachment where ticket_id = $1 order by attachment_id",
+                )
+                .bind(id.0)
+                .fetch_all(self.pool())
+                .await?;
+                Ok($crate::domain::ticket::TicketDetail {
+                    ticket: row.try_into()?,
+                    attachments: attachments.into_iter().map(Into::into).collect(),
+                })
+            }
+
+            async fn list_tickets(
+                &self,
+                query: &$crate::store::TicketQuery,
+            ) -> Result<Vec<$crate::domain::ticket::Ticket>, $crate::store::Error> {
+                let (all, user) = match query.visibility {
+                    $crate::store::Visibility::AllTenants => (true, uuid::Uuid::nil()),
+                    $crate::store::Visibility::GrantedTo(user) => (false, user.0),
+                };
+                let rows: Vec<$crate::store::rows::TicketRow> =
+                    sqlx::query_as($crate::store::sql::LIST_TICKETS)
+                        .bind(all)
+                        .bind(user)
+                        .bind(query.tenant.map(|t| t.0))
+                        .bind(query.stage.map(|s| s.as_str()))
+                        .bind(query.priority.map(|p| p.as_str()))
+                        .bind(query.service_group.as_deref())
+                        .bind(query.before.map(|t| t.0))
+                        .bind(i64::from(query.limit))
+                        .fetch_all(self.pool())
+                        .await?;
+                rows.into_iter().map(TryInto::try_into).collect()
+            }
+
+            #[tracing::instrument(skip_all, fields(ticket.id = %id))]
+            async fn edit_ticket(
+                &self,
+                id: $crate::domain::ticket::TicketId,
+                edit: &$crate::domain::ticket::TicketEdit,
+                actor: &$crate::domain::Actor,
+            ) -> Result<$crate::domain::ticket::TicketDetail, $crate::store::Error> {
+                let mut tx = self.begin_write().await?;
+                let row: Option<$crate::store::rows::TicketRow> =
+                    sqlx::query_as($crate::store::sql::SELECT_TICKET)
+                        .bind(id.0)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                let current: $crate::domain::ticket::Ticket = row
+                    .ok_or_else(|| $crate::store::Error::NotFound {
+                        entity: "ticket",
+                        id: id.to_string(),
+                    })?
+                    .try_into()?;
+                let (updated, changes) = edit.apply(&current, $crate::domain::now());
+                let changed = changes.as_object().is_some_and(|c| !c.is_empty());
+                if changed {
+                    let next = updated.next_step.as_ref();
+                    sqlx::query(
+                        "update ticket set title = $1, description = $2, owner = $3, \
+                         next_step_text = $4, next_step_owner = $5, next_step_due = $6, \
+                         updated_at = $7 where ticket_id = $8",
+                    )
+                    .bind(&updated.title)
+                    .bind(&updated.description)
+                    .bind(updated.owner.as_deref())
+                    .bind(next.map(|n| n.text.as_str()))
+                    .bind(next.and_then(|n| n.owner.as_deref()))
+                    .bind(next.and_then(|n| n.due))
+                    .bind(updated.updated_at)
+                    .bind(id.0)
+                    .execute(&mut *tx)
+                    .await?;
+                    let event = $crate::domain::audit::NewAuditEvent::new(
+                        Some(current.tenant_id),
+                        actor,
+                        "ticket.updated",
+                        "ticket",
+                        id,
+                        serde_json::json!({ "changes": changes }),
+                    );
+                    Self::append_audit(&mut tx, event).await?;
+                    tx.commit().await?;
+                } else {
+                    tx.rollback().await?;
+                }
+                self.ticket(id).await
+            }
+
+            async fn attachment(
+                &self,
+                ticket: $crate::domain::ticket::TicketId,
+                id: $crate::domain::attachment::AttachmentId,
+            ) -> Result<$crate::domain::attachment::AttachmentContent, $crate::store::Error> {
+                let row: Option<$crate::store::rows::AttachmentContentRow> = sqlx::query_as(
+                    "select attachment_id, name, media_type, size_bytes, sha256, created_at, content \
+                     from attachment where attachment_id = $1 and ticket_id = $2",
+                )
+                .bind(id.0)
+                .bind(ticket.0)
+                .fetch_optional(self.pool())
+                .await?;
+                let row = row.ok_or_else(|| $crate::store::Error::NotFound {
+                    entity: "attachment",
+                    id: id.0.to_string(),
+                })?;
+                Ok(row.into())
+            }
+
+            async fn audit_events_for(
+                &self,
+                entity_type: &str,
+                entity_id: &str,
+            ) -> Result<Vec<$crate::domain::audit::AuditEvent>, $crate::store::Error> {
+                let rows: Vec<$crate::store::rows::AuditRow> = sqlx::query_as($crate::store::sql::AUDIT_FOR_ENTITY)
+                .bind(entity_type)
+                .bind(entity_id)
+                .fetch_all(self.pool())
+                .await?;
+                Ok(rows.into_iter().map(Into::into).collect())
+            }
+
+            async fn audit_events_after(
+                &self,
+                after: i64,
+                limit: u32,
+            ) -> Result<Vec<$crate::domain::audit::AuditEvent>, $crate::store::Error> {
+                let rows: Vec<$crate::store::rows::AuditRow> = sqlx::query_as($crate::store::sql::AUDIT_AFTER)
+                .bind(after)
+                .bind(i64::from(limit))
+                .fetch_all(self.pool())
+                .await?;
+                Ok(rows.into_iter().map(Into::into).collect())
+            }
+        }
+    };
+}
+
+pub(super) use impl_sql_store;

@@ -1,0 +1,70 @@
+//! The embedded backend: one SQLite file in WAL mode. Writers take the write lock up front
+//! (`BEGIN IMMEDIATE`), which keeps the audit chain's head read and append in one serial step
+//! and avoids the deadlock of two readers upgrading to writers.
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::migrate::Migrator;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Sqlite, Transaction};
+
+use super::{Backend, Error};
+
+static MIGRATOR: Migrator = sqlx::migrate!("migrations/sqlite");
+
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+impl SqliteStore {
+    const BACKEND: Backend = Backend::Sqlite;
+    const MIGRATOR: &'static Migrator = &MIGRATOR;
+
+    pub async fn connect(url: &str, max_connections: u32) -> Result<Self, Error> {
+        let options = SqliteConnectOptions::from_str(url)
+            .map_err(|err| Error::Connect(format!("{url}: {err}")))?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            // With WAL, NORMAL loses no committed data on an application crash, only on power loss
+            // in the last moments, and it saves an fsync per commit.
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10));
+        let file = options.get_filename().to_path_buf();
+        if let Some(folder) = file.parent().filter(|p| !p.as_os_str().is_empty()) {
+            create_folder(folder)?;
+        }
+        let pool = SqlitePoolOptions::new()
+            .max_connections(max_connections)
+            .connect_with(options)
+            .await
+            .map_err(|err| Error::Connect(format!("{}: {err}", file.display())))?;
+        Ok(Self { pool })
+    }
+
+    fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
+    async fn begin_write(&self) -> Result<Transaction<'static, Sqlite>, Error> {
+        Ok(self.pool.begin_with("begin immediate").await?)
+    }
+
+    /// Nothing to do: `BEGIN IMMEDIATE` already made this transaction the only writer.
+    async fn lock_audit_head(_tx: &mut Transaction<'static, Sqlite>) -> Result<(), Error> {
+        Ok(())
+    }
+}
+
+fn create_folder(folder: &Path) -> Result<(), Error> {
+    std::fs::create_dir_all(folder).map_err(|err| {
+        Error::Connect(format!(
+            "cannot create the database folder {}: {err}",
+            folder.display()
+        ))
+    })
+}
+
+super::sql::impl_sql_store!(SqliteStore, sqlx::Sqlite);
