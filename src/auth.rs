@@ -2,8 +2,8 @@
 //! (they carry 256 bits, so a fast hash is enough and lookups stay cheap); passwords are stored
 //! as argon2id hashes. Nothing here does I/O.
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rand::RngCore;

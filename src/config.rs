@@ -23,7 +23,9 @@ const SHORT_ENV_KEYS: [(&str, &str); 3] = [
 pub enum Error {
     #[error("configuration: {0}")]
     Invalid(String),
-    #[error("configuration file {path} cannot be read: {source}; pass an existing file to --config")]
+    #[error(
+        "configuration file {path} cannot be read: {source}; pass an existing file to --config"
+    )]
     MissingFile {
         path: PathBuf,
         #[source]
@@ -371,11 +373,9 @@ mod tests {
             "[http]\nlisten = \"127.0.0.1:7000\"\n[database]\nurl = \"sqlite://x.db\"\n",
         )
         .expect("write");
-        let config = Config::load_with_env(
-            Some(&path),
-            env(&[("TRIAGEGATE_LISTEN", "127.0.0.1:7001")]),
-        )
-        .expect("loads");
+        let config =
+            Config::load_with_env(Some(&path), env(&[("TRIAGEGATE_LISTEN", "127.0.0.1:7001")]))
+                .expect("loads");
         assert_eq!(config.database.url, "sqlite://x.db");
         assert_eq!(config.http.listen.port(), 7001);
     }
@@ -392,16 +392,18 @@ mod tests {
 
         let err = Config::load_with_env(None, env(&[("TRIAGEGATE_DATABSE_URL", "x")]))
             .expect_err("refused");
-        assert!(err.to_string().contains("unknown environment variable"), "{err}");
+        assert!(
+            err.to_string().contains("unknown environment variable"),
+            "{err}"
+        );
 
-        let err = Config::load_with_env(
-            None,
-            env(&[("TRIAGEGATE_LIMITS__MAX_ATTACHMENT", "lots")]),
-        )
-        .expect_err("refused");
+        let err =
+            Config::load_with_env(None, env(&[("TRIAGEGATE_LIMITS__MAX_ATTACHMENT", "lots")]))
+                .expect_err("refused");
         assert!(err.to_string().contains("is not a size"), "{err}");
 
-        let err = Config::load(Some(Path::new("/nonexistent/triagegate.toml"))).expect_err("refused");
+        let err =
+            Config::load(Some(Path::new("/nonexistent/triagegate.toml"))).expect_err("refused");
         assert!(err.to_string().contains("--config"), "{err}");
     }
 

@@ -20,10 +20,25 @@ pub const DEMO_TENANT: &str = "demo";
 /// Demo users: name, role, password, API token.
 pub const DEMO_USERS: [(&str, Role, &str, &str); 5] = [
     ("demo-l1", Role::L1, "demo-l1-password", "tg_demo_l1_token"),
-    ("demo-approver", Role::Approver, "demo-approver-password", "tg_demo_approver_token"),
+    (
+        "demo-approver",
+        Role::Approver,
+        "demo-approver-password",
+        "tg_demo_approver_token",
+    ),
     ("demo-qa", Role::Qa, "demo-qa-password", "tg_demo_qa_token"),
-    ("demo-admin", Role::Admin, "demo-admin-password", "tg_demo_admin_token"),
-    ("demo-requester", Role::Requester, "demo-requester-password", "tg_demo_requester_token"),
+    (
+        "demo-admin",
+        Role::Admin,
+        "demo-admin-password",
+        "tg_demo_admin_token",
+    ),
+    (
+        "demo-requester",
+        Role::Requester,
+        "demo-requester-password",
+        "tg_demo_requester_token",
+    ),
 ];
 
 pub async fn demo(config: Config) -> anyhow::Result<ExitCode> {
@@ -80,8 +95,10 @@ pub async fn seed(store: &dyn Store) -> anyhow::Result<()> {
                 max_attachment: u64::MAX,
                 max_total: u64::MAX,
             };
-            let new = NewTicket::from_draft(tenant.id, draft, limits)?;
-            store.create_ticket(&new, &Actor::user("demo-requester")).await?;
+            let new = NewTicket::from_draft(&tenant, draft, limits)?;
+            store
+                .create_ticket(&new, &Actor::user("demo-requester"))
+                .await?;
         }
     }
     Ok(())

@@ -12,12 +12,16 @@ use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 
 use crate::config::Config;
-use crate::domain::tenant::{NewTenant, TenantSlug};
 use crate::domain::Actor;
+use crate::domain::tenant::{NewTenant, TenantSlug};
 use crate::store;
 
 #[derive(Debug, Parser)]
-#[command(name = "triagegate", version, about = "Evidence-first ticket triage for MSPs")]
+#[command(
+    name = "triagegate",
+    version,
+    about = "Evidence-first ticket triage for MSPs"
+)]
 pub struct Cli {
     /// A TOML file overriding config/default.toml (TRIAGEGATE_* variables override both).
     #[arg(long, global = true, value_name = "FILE")]
@@ -102,16 +106,23 @@ pub async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Tenant(TenantCommand::Add { slug, display_name }) => {
-            let store = store::connect(&config.database).await.context("opening the database")?;
+            let store = store::connect(&config.database)
+                .await
+                .context("opening the database")?;
             let slug = TenantSlug::parse(&slug)?;
             let tenant = store
-                .create_tenant(&NewTenant::new(slug, display_name.as_deref())?, &Actor::cli())
+                .create_tenant(
+                    &NewTenant::new(slug, display_name.as_deref())?,
+                    &Actor::cli(),
+                )
                 .await?;
             println!("tenant {} added ({})", tenant.slug, tenant.id.0);
             Ok(ExitCode::SUCCESS)
         }
         Command::Tenant(TenantCommand::List) => {
-            let store = store::connect(&config.database).await.context("opening the database")?;
+            let store = store::connect(&config.database)
+                .await
+                .context("opening the database")?;
             for tenant in store.tenants().await? {
                 println!("{}\t{}", tenant.slug, tenant.name);
             }
@@ -119,11 +130,16 @@ pub async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
         }
         Command::User(UserCommand::Add(args)) => users::add(args, &config).await,
         Command::Audit(AuditCommand::Verify) => {
-            let store = store::connect(&config.database).await.context("opening the database")?;
+            let store = store::connect(&config.database)
+                .await
+                .context("opening the database")?;
             let report = store::verify_audit_chain(store.as_ref()).await?;
             match &report.broken {
                 None => {
-                    println!("audit chain intact: {} events, head {}", report.events, report.head);
+                    println!(
+                        "audit chain intact: {} events, head {}",
+                        report.events, report.head
+                    );
                     Ok(ExitCode::SUCCESS)
                 }
                 Some(broken) => {

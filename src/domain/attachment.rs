@@ -26,11 +26,7 @@ pub struct NewAttachment {
 
 impl NewAttachment {
     /// Checks the file name and media type; sniffs the type when none was given.
-    pub fn new(
-        name: &str,
-        media_type: Option<&str>,
-        content: Vec<u8>,
-    ) -> Result<Self, FieldError> {
+    pub fn new(name: &str, media_type: Option<&str>, content: Vec<u8>) -> Result<Self, FieldError> {
         let name = check_file_name(name)?;
         let media_type = match media_type.map(str::trim).filter(|m| !m.is_empty()) {
             Some(given) if is_media_type(given) => given.to_ascii_lowercase(),
@@ -52,6 +48,20 @@ impl NewAttachment {
             sha256: hex::encode(Sha256::digest(&content)),
             content,
         })
+    }
+}
+
+impl NewAttachment {
+    /// The metadata of this attachment once stored at `created_at`.
+    pub fn meta(&self, created_at: DateTime<Utc>) -> AttachmentMeta {
+        AttachmentMeta {
+            id: self.id,
+            name: self.name.clone(),
+            media_type: self.media_type.clone(),
+            size: self.content.len() as i64,
+            sha256: self.sha256.clone(),
+            created_at,
+        }
     }
 }
 
@@ -92,7 +102,10 @@ fn check_file_name(raw: &str) -> Result<String, FieldError> {
             format!("is longer than {NAME_MAX_CHARS} characters"),
         ));
     }
-    if name == "." || name == ".." || name.contains(['/', '\\']) || name.chars().any(char::is_control)
+    if name == "."
+        || name == ".."
+        || name.contains(['/', '\\'])
+        || name.chars().any(char::is_control)
     {
         return Err(FieldError::new(
             field,

@@ -3,8 +3,8 @@
 
 pub mod attachment;
 pub mod audit;
-pub mod ticket;
 pub mod tenant;
+pub mod ticket;
 pub mod user;
 
 /// A value a caller supplied that breaks a rule, named by the field it came from.
@@ -74,6 +74,17 @@ pub fn check_text(
     Ok(trimmed.to_string())
 }
 
+/// The current time, cut to microseconds: PostgreSQL keeps no more, and the audit hash must
+/// come out the same after a round trip through either database.
+pub fn now() -> chrono::DateTime<chrono::Utc> {
+    truncate_to_micros(chrono::Utc::now())
+}
+
+pub fn truncate_to_micros(at: chrono::DateTime<chrono::Utc>) -> chrono::DateTime<chrono::Utc> {
+    use chrono::{DurationRound, TimeDelta};
+    at.duration_trunc(TimeDelta::microseconds(1)).unwrap_or(at)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -88,15 +99,4 @@ mod tests {
         assert!(check_text("title", "a\nb", 1, 10, false).is_err());
         assert!(check_text("description", "a\nb", 1, 10, true).is_ok());
     }
-}
-
-/// The current time, cut to microseconds: PostgreSQL keeps no more, and the audit hash must
-/// come out the same after a round trip through either database.
-pub fn now() -> chrono::DateTime<chrono::Utc> {
-    truncate_to_micros(chrono::Utc::now())
-}
-
-pub fn truncate_to_micros(at: chrono::DateTime<chrono::Utc>) -> chrono::DateTime<chrono::Utc> {
-    use chrono::{DurationRound, TimeDelta};
-    at.duration_trunc(TimeDelta::microseconds(1)).unwrap_or(at)
 }

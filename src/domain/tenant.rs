@@ -97,7 +97,14 @@ mod tests {
     #[test]
     fn slugs_are_lowercase_words_with_dashes() {
         assert!(TenantSlug::parse("acme-corp2").is_ok());
-        for bad in ["", "Acme", "acme corp", "-acme", "acme-", "a'; drop table tenant; --"] {
+        for bad in [
+            "",
+            "Acme",
+            "acme corp",
+            "-acme",
+            "acme-",
+            "a'; drop table tenant; --",
+        ] {
             assert!(TenantSlug::parse(bad).is_err(), "{bad:?} accepted");
         }
         assert!(TenantSlug::parse(&"a".repeat(64)).is_err());

@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use super::FieldError;
 use super::attachment::{AttachmentMeta, NewAttachment};
-use super::tenant::{TenantId, TenantSlug};
+use super::tenant::{Tenant, TenantId, TenantSlug};
 
 pub const TITLE_MAX_CHARS: usize = 200;
 pub const DESCRIPTION_MAX_CHARS: usize = 65_536;
@@ -159,6 +159,7 @@ pub struct TicketDetail {
 pub struct NewTicket {
     pub id: TicketId,
     pub tenant_id: TenantId,
+    pub tenant: TenantSlug,
     pub title: String,
     pub description: String,
     pub requester: Option<String>,
@@ -193,15 +194,13 @@ pub enum DraftError {
 
 impl NewTicket {
     pub fn from_draft(
-        tenant_id: TenantId,
+        tenant: &Tenant,
         draft: TicketDraft,
         limits: AttachmentLimits,
     ) -> Result<Self, DraftError> {
         let title = super::check_text("title", &draft.title, 1, TITLE_MAX_CHARS, false)?;
         let description = match draft.description.as_deref() {
-            Some(text) => {
-                super::check_text("description", text, 0, DESCRIPTION_MAX_CHARS, true)?
-            }
+            Some(text) => super::check_text("description", text, 0, DESCRIPTION_MAX_CHARS, true)?,
             None => String::new(),
         };
         let requester = draft
@@ -212,13 +211,46 @@ impl NewTicket {
         check_attachment_sizes(&draft.attachments, limits)?;
         Ok(Self {
             id: TicketId(Uuid::now_v7()),
-            tenant_id,
+            tenant_id: tenant.id,
+            tenant: tenant.slug.clone(),
             title,
             description,
             requester,
             attachments: draft.attachments,
             created_at: super::now(),
         })
+    }
+}
+
+impl NewTicket {
+    /// The ticket as it stands once stored.
+    pub fn stored(&self) -> TicketDetail {
+        TicketDetail {
+            ticket: Ticket {
+                id: self.id,
+                tenant_id: self.tenant_id,
+                tenant: self.tenant.clone(),
+                title: self.title.clone(),
+                description: self.description.clone(),
+                requester: self.requester.clone(),
+                stage: Stage::New,
+                priority: None,
+                service_group: None,
+                owner: None,
+                next_step: None,
+                created_at: self.created_at,
+                updated_at: self.created_at,
+                acknowledged_at: None,
+                resolved_at: None,
+                closed_at: None,
+                reopen_count: 0,
+            },
+            attachments: self
+                .attachments
+                .iter()
+                .map(|a| a.meta(self.created_at))
+                .collect(),
+        }
     }
 }
 
@@ -325,7 +357,15 @@ mod tests {
 
     #[test]
     fn a_draft_needs_a_short_title() {
-        let tenant = TenantId(Uuid::now_v7());
+        let new =
+            crate::domain::tenant::NewTenant::new(TenantSlug::parse("acme").expect("slug"), None)
+                .expect("tenant");
+        let tenant = &Tenant {
+            id: new.id,
+            slug: new.slug,
+            name: new.name,
+            created_at: new.created_at,
+        };
         assert!(NewTicket::from_draft(tenant, draft("Disk full"), limits()).is_ok());
         let empty = NewTicket::from_draft(tenant, draft("  "), limits());
         assert!(matches!(empty, Err(DraftError::Field(e)) if e.field == "title"));

@@ -142,7 +142,9 @@ impl IntoResponse for Error {
 impl From<store::Error> for Error {
     fn from(err: store::Error) -> Self {
         match err {
-            store::Error::NotFound { entity, id } => Error::NotFound(format!("{entity} {id} not found")),
+            store::Error::NotFound { entity, id } => {
+                Error::NotFound(format!("{entity} {id} not found"))
+            }
             store::Error::Conflict(what) => Error::Conflict(format!("{what} already exists")),
             other => Error::Internal(other.into()),
         }

@@ -28,15 +28,12 @@ impl FromRequestParts<AppState> for Caller {
     type Rejection = Error;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Error> {
-        let header = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .ok_or_else(|| {
-                Error::unauthorized(
-                    "missing_token",
-                    "send an API token as Authorization: Bearer <token>",
-                )
-            })?;
+        let header = parts.headers.get(header::AUTHORIZATION).ok_or_else(|| {
+            Error::unauthorized(
+                "missing_token",
+                "send an API token as Authorization: Bearer <token>",
+            )
+        })?;
         let token = header
             .to_str()
             .ok()

@@ -13,12 +13,14 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use crate::config::DatabaseConfig;
+use crate::domain::Actor;
 use crate::domain::attachment::{AttachmentContent, AttachmentId};
 use crate::domain::audit::AuditEvent;
 use crate::domain::tenant::{NewTenant, Tenant, TenantId, TenantSlug};
-use crate::domain::ticket::{NewTicket, Priority, Stage, Ticket, TicketDetail, TicketEdit, TicketId};
+use crate::domain::ticket::{
+    NewTicket, Priority, Stage, Ticket, TicketDetail, TicketEdit, TicketId,
+};
 use crate::domain::user::{NewUser, User, UserId};
-use crate::domain::Actor;
 
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;

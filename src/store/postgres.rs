@@ -42,8 +42,9 @@ impl PostgresStore {
         &self.pool
     }
 
-    async fn begin_write(&self) -> Result<Transaction<'static, Postgres>, Error> {
-        Ok(self.pool.begin().await?)
+    /// Starts a write transaction; writers run concurrently, so there is no guard to hold.
+    async fn begin_write(&self) -> Result<((), Transaction<'static, Postgres>), Error> {
+        Ok(((), self.pool.begin().await?))
     }
 
     async fn lock_audit_head(tx: &mut Transaction<'static, Postgres>) -> Result<(), Error> {

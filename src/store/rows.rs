@@ -56,6 +56,25 @@ impl UserRow {
     }
 }
 
+/// A user joined with one of its granted tenants (`None` for all-tenant users).
+#[derive(Debug, sqlx::FromRow)]
+pub struct UserTenantRow {
+    #[sqlx(flatten)]
+    pub user: UserRow,
+    pub tenant_id: Option<Uuid>,
+}
+
+impl UserTenantRow {
+    /// Folds the joined rows of one user back into a `User`; no rows means no user.
+    pub fn into_user(rows: Vec<UserTenantRow>) -> Result<Option<User>, Error> {
+        let tenant_ids: Vec<Uuid> = rows.iter().filter_map(|row| row.tenant_id).collect();
+        match rows.into_iter().next() {
+            Some(first) => first.user.into_user(tenant_ids).map(Some),
+            None => Ok(None),
+        }
+    }
+}
+
 #[derive(Debug, sqlx::FromRow)]
 pub struct TicketRow {
     pub ticket_id: Uuid,

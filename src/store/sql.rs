@@ -118,7 +118,7 @@ macro_rules! impl_sql_store {
                 new: &$crate::domain::tenant::NewTenant,
                 actor: &$crate::domain::Actor,
             ) -> Result<$crate::domain::tenant::Tenant, $crate::store::Error> {
-                let mut tx = self.begin_write().await?;
+                let (_writer, mut tx) = self.begin_write().await?;
                 sqlx::query(
                     "insert into tenant (tenant_id, slug, name, created_at) values ($1, $2, $3, $4)",
                 )
@@ -182,7 +182,7 @@ macro_rules! impl_sql_store {
                 actor: &$crate::domain::Actor,
             ) -> Result<$crate::domain::user::User, $crate::store::Error> {
                 use $crate::domain::user::TenantGrant;
-                let mut tx = self.begin_write().await?;
+                let (_writer, mut tx) = self.begin_write().await?;
                 let mut tenant_ids = Vec::new();
                 if let TenantGrant::Only(slugs) = &new.tenants {
                     for slug in slugs {
@@ -273,17 +273,17 @@ macro_rules! impl_sql_store {
                 &self,
                 token_hash: &str,
             ) -> Result<Option<$crate::domain::user::User>, $crate::store::Error> {
-                let row: Option<$crate::store::rows::UserRow> = sqlx::query_as(
-                    "select user_id, name, role, all_tenants, token_expires_at \
-                     from app_user where token_hash = $1",
+                // One round trip on every request: the user joined with its tenants, a row each.
+                let rows: Vec<$crate::store::rows::UserTenantRow> = sqlx::query_as(
+                    "select u.user_id, u.name, u.role, u.all_tenants, u.token_expires_at, \
+                     ut.tenant_id from app_user u \
+                     left join user_tenant ut on ut.user_id = u.user_id \
+                     where u.token_hash = $1",
                 )
                 .bind(token_hash)
-                .fetch_optional(self.pool())
+                .fetch_all(self.pool())
                 .await?;
-                match row {
-                    Some(row) => Ok(Some(self.user_from_row(row).await?)),
-                    None => Ok(None),
-                }
+                $crate::store::rows::UserTenantRow::into_user(rows)
             }
 
             async fn user_by_name(
@@ -310,7 +310,7 @@ macro_rules! impl_sql_store {
                 new: &$crate::domain::ticket::NewTicket,
                 actor: &$crate::domain::Actor,
             ) -> Result<$crate::domain::ticket::TicketDetail, $crate::store::Error> {
-                let mut tx = self.begin_write().await?;
+                let (_writer, mut tx) = self.begin_write().await?;
                 sqlx::query(
                     "insert into ticket (ticket_id, tenant_id, title, description, requester, \
                      stage, created_at, updated_at) values ($1, $2, $3, $4, $5, 'new', $6, $6)",
@@ -363,7 +363,8 @@ macro_rules! impl_sql_store {
                 );
                 Self::append_audit(&mut tx, event).await?;
                 tx.commit().await?;
-                self.ticket(new.id).await
+                // Built from what was written rather than read back: one round trip fewer.
+                Ok(new.stored())
             }
 
             async fn ticket(
@@ -422,7 +423,7 @@ macro_rules! impl_sql_store {
                 edit: &$crate::domain::ticket::TicketEdit,
                 actor: &$crate::domain::Actor,
             ) -> Result<$crate::domain::ticket::TicketDetail, $crate::store::Error> {
-                let mut tx = self.begin_write().await?;
+                let (_writer, mut tx) = self.begin_write().await?;
                 let row: Option<$crate::store::rows::TicketRow> =
                     sqlx::query_as($crate::store::sql::SELECT_TICKET)
                         .bind(id.0)

@@ -10,11 +10,8 @@ on_both_backends!(
 );
 
 async fn verify(app: &crate::support::TestApp) -> Value {
-    app.get(&app.seeded.tokens.qa, "/api/v1/audit/verify")
+    app.get_json(&app.seeded.tokens.qa, "/api/v1/audit/verify")
         .await
-        .json()
-        .await
-        .expect("json")
 }
 
 async fn every_write_appends_an_audit_event_and_the_chain_verifies(backend: Backend) {
@@ -24,8 +21,11 @@ async fn every_write_appends_an_audit_event_and_the_chain_verifies(backend: Back
     app.patch_ticket(&app.seeded.tokens.l1, &id, &json!({"description": "more"}))
         .await;
     // A refused write appends nothing.
-    app.post_ticket(&app.seeded.tokens.l1, &json!({"tenant": "acme", "title": ""}))
-        .await;
+    app.post_ticket(
+        &app.seeded.tokens.l1,
+        &json!({"tenant": "acme", "title": ""}),
+    )
+    .await;
 
     assert_eq!(app.db.count("audit_event").await, before + 2);
     let report = verify(&app).await;
@@ -43,15 +43,16 @@ async fn the_audit_table_refuses_updates_and_deletes(backend: Backend) {
         .await;
     assert!(update.is_err(), "update allowed");
     assert!(format!("{update:?}").contains("append-only"), "{update:?}");
-    let delete = app.db.execute_raw("delete from audit_event where seq = 1").await;
+    let delete = app
+        .db
+        .execute_raw("delete from audit_event where seq = 1")
+        .await;
     assert!(delete.is_err(), "delete allowed");
 
     assert_eq!(verify(&app).await["ok"], true);
 }
 
-async fn an_audit_row_edited_behind_the_services_back_breaks_verification_there(
-    backend: Backend,
-) {
+async fn an_audit_row_edited_behind_the_services_back_breaks_verification_there(backend: Backend) {
     // Arrange: some history, then tamper with event 4 after removing the guard
     let app = spawn_app(backend).await;
     for n in 0..3 {

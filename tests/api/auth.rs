@@ -29,7 +29,9 @@ async fn requests_without_a_valid_token_get_401(backend: Backend) {
     assert_eq!(basic.status(), 401);
     assert_eq!(error_code(basic).await, "invalid_token");
 
-    let forged = app.get("tg_forged_token_that_was_never_issued", "/api/v1/tickets").await;
+    let forged = app
+        .get("tg_forged_token_that_was_never_issued", "/api/v1/tickets")
+        .await;
     assert_eq!(forged.status(), 401);
     assert_eq!(error_code(forged).await, "invalid_token");
 
@@ -75,11 +77,11 @@ async fn another_tenants_ticket_is_404_like_a_missing_one(backend: Backend) {
     assert_eq!(create.status(), 404);
 
     let ticket: Value = app
-        .get(&app.seeded.tokens.l1, &format!("/api/v1/tickets/{acme_ticket}"))
-        .await
-        .json()
-        .await
-        .expect("json");
+        .get_json(
+            &app.seeded.tokens.l1,
+            &format!("/api/v1/tickets/{acme_ticket}"),
+        )
+        .await;
     assert_eq!(ticket["title"], "Acme secret");
     assert_eq!(app.ticket_count().await, 1);
 }
@@ -125,11 +127,8 @@ async fn listings_show_only_the_callers_tenants(backend: Backend) {
     app.create_ticket("globex", "globex one").await;
 
     let acme_view: Value = app
-        .get(&app.seeded.tokens.requester, "/api/v1/tickets")
-        .await
-        .json()
-        .await
-        .expect("json");
+        .get_json(&app.seeded.tokens.requester, "/api/v1/tickets")
+        .await;
     let tenants: Vec<&str> = acme_view["tickets"]
         .as_array()
         .expect("tickets")
@@ -139,11 +138,8 @@ async fn listings_show_only_the_callers_tenants(backend: Backend) {
     assert_eq!(tenants, ["acme"]);
 
     let globex_view: Value = app
-        .get(&app.seeded.tokens.globex_l1, "/api/v1/tickets")
-        .await
-        .json()
-        .await
-        .expect("json");
+        .get_json(&app.seeded.tokens.globex_l1, "/api/v1/tickets")
+        .await;
     assert_eq!(globex_view["tickets"].as_array().expect("tickets").len(), 1);
     assert_eq!(globex_view["tickets"][0]["tenant"], "globex");
 }

@@ -30,12 +30,37 @@ async fn malformed_and_mistyped_bodies_get_their_precise_status(backend: Backend
     let app = spawn_app(backend).await;
 
     let cases: [(&str, &str, u16, &str); 6] = [
-        ("application/json", "{\"tenant\": \"acme\", ", 400, "malformed_json"),
+        (
+            "application/json",
+            "{\"tenant\": \"acme\", ",
+            400,
+            "malformed_json",
+        ),
         ("application/json", "not json at all", 400, "malformed_json"),
-        ("text/plain", "{\"tenant\":\"acme\",\"title\":\"x\"}", 415, "unsupported_media_type"),
-        ("application/json", "{\"tenant\":\"acme\",\"title\":5}", 422, "invalid_field"),
-        ("application/json", "{\"tenant\":\"acme\",\"title\":\"x\",\"colour\":\"red\"}", 422, "invalid_field"),
-        ("multipart/form-data; boundary=XYZ", "--XYZ\r\nbroken", 400, "malformed_multipart"),
+        (
+            "text/plain",
+            "{\"tenant\":\"acme\",\"title\":\"x\"}",
+            415,
+            "unsupported_media_type",
+        ),
+        (
+            "application/json",
+            "{\"tenant\":\"acme\",\"title\":5}",
+            422,
+            "invalid_field",
+        ),
+        (
+            "application/json",
+            "{\"tenant\":\"acme\",\"title\":\"x\",\"colour\":\"red\"}",
+            422,
+            "invalid_field",
+        ),
+        (
+            "multipart/form-data; boundary=XYZ",
+            "--XYZ\r\nbroken",
+            400,
+            "malformed_multipart",
+        ),
     ];
     for (content_type, body, status, code) in cases {
         let response = post_raw(&app, content_type, body).await;
@@ -52,7 +77,12 @@ async fn malformed_and_mistyped_bodies_get_their_precise_status(backend: Backend
     assert_eq!(bad_base64.status(), 422);
 
     assert_eq!(app.ticket_count().await, 0);
-    let alive = app.client.get(app.url("/healthz")).send().await.expect("request");
+    let alive = app
+        .client
+        .get(app.url("/healthz"))
+        .send()
+        .await
+        .expect("request");
     assert_eq!(alive.status(), 200, "the process keeps serving");
 }
 
@@ -64,8 +94,14 @@ async fn invalid_fields_are_422_and_write_nothing(backend: Backend) {
         (json!({"tenant": "acme", "title": "   "}), "title"),
         (json!({"tenant": "acme", "title": long}), "title"),
         (json!({"tenant": "acme", "title": "a\u{0}b"}), "title"),
-        (json!({"tenant": "acme", "title": "ok", "attachments": [{"name": "../../etc/passwd", "content": "x"}]}), "attachments.name"),
-        (json!({"tenant": "acme", "title": "ok", "attachments": [{"name": "a.log", "content": "x", "media_type": "bogus"}]}), "attachments.media_type"),
+        (
+            json!({"tenant": "acme", "title": "ok", "attachments": [{"name": "../../etc/passwd", "content": "x"}]}),
+            "attachments.name",
+        ),
+        (
+            json!({"tenant": "acme", "title": "ok", "attachments": [{"name": "a.log", "content": "x", "media_type": "bogus"}]}),
+            "attachments.media_type",
+        ),
     ];
     for (body, field) in cases {
         let response = app.post_ticket(&app.seeded.tokens.l1, &body).await;
@@ -74,16 +110,25 @@ async fn invalid_fields_are_422_and_write_nothing(backend: Backend) {
         assert_eq!(error["error"]["field"], field, "{error}");
     }
     let long_title = app
-        .post_ticket(&app.seeded.tokens.l1, &json!({"tenant": "acme", "title": long}))
+        .post_ticket(
+            &app.seeded.tokens.l1,
+            &json!({"tenant": "acme", "title": long}),
+        )
         .await;
     let message = long_title.json::<Value>().await.expect("json")["error"]["message"]
         .as_str()
         .expect("message")
         .to_string();
-    assert!(message.contains("10000") && message.contains("200"), "{message}");
+    assert!(
+        message.contains("10000") && message.contains("200"),
+        "{message}"
+    );
 
     let unknown_tenant = app
-        .post_ticket(&app.seeded.tokens.admin, &json!({"tenant": "nope", "title": "x"}))
+        .post_ticket(
+            &app.seeded.tokens.admin,
+            &json!({"tenant": "nope", "title": "x"}),
+        )
         .await;
     assert_eq!(unknown_tenant.status(), 404);
 
@@ -118,8 +163,14 @@ async fn oversized_attachments_are_413_and_write_nothing(backend: Backend) {
     let form = reqwest::multipart::Form::new()
         .text("tenant", "acme")
         .text("title", "two halves")
-        .part("attachments", reqwest::multipart::Part::text(half.clone()).file_name("a.log"))
-        .part("attachments", reqwest::multipart::Part::text(half).file_name("b.log"));
+        .part(
+            "attachments",
+            reqwest::multipart::Part::text(half.clone()).file_name("a.log"),
+        )
+        .part(
+            "attachments",
+            reqwest::multipart::Part::text(half).file_name("b.log"),
+        );
     let both = app
         .client
         .post(app.url("/api/v1/tickets"))
@@ -149,7 +200,12 @@ async fn oversized_attachments_are_413_and_write_nothing(backend: Backend) {
 
     assert_eq!(app.ticket_count().await, 0);
     assert_eq!(app.db.count("attachment").await, 0);
-    let alive = app.client.get(app.url("/healthz")).send().await.expect("request");
+    let alive = app
+        .client
+        .get(app.url("/healthz"))
+        .send()
+        .await
+        .expect("request");
     assert_eq!(alive.status(), 200);
 }
 
@@ -185,11 +241,8 @@ async fn sql_and_html_metacharacters_are_stored_verbatim(backend: Backend) {
     .await;
 
     let ticket: Value = app
-        .get(&app.seeded.tokens.l1, &format!("/api/v1/tickets/{id}"))
-        .await
-        .json()
-        .await
-        .expect("json");
+        .get_json(&app.seeded.tokens.l1, &format!("/api/v1/tickets/{id}"))
+        .await;
     assert_eq!(ticket["title"], nasty);
     assert_eq!(ticket["description"], format!("{nasty}\nline two"));
     assert_eq!(ticket["requester"], nasty);
@@ -204,6 +257,9 @@ async fn sql_and_html_metacharacters_are_stored_verbatim(backend: Backend) {
         )
         .await;
     assert_eq!(filtered.status(), 200);
-    assert_eq!(filtered.json::<Value>().await.expect("json")["tickets"], json!([]));
+    assert_eq!(
+        filtered.json::<Value>().await.expect("json")["tickets"],
+        json!([])
+    );
     assert_eq!(app.ticket_count().await, 1);
 }

@@ -6,9 +6,19 @@ on_both_backends!(probes_and_metrics_answer);
 async fn probes_and_metrics_answer(backend: Backend) {
     let app = spawn_app(backend).await;
 
-    let live = app.client.get(app.url("/healthz")).send().await.expect("request");
+    let live = app
+        .client
+        .get(app.url("/healthz"))
+        .send()
+        .await
+        .expect("request");
     assert_eq!(live.status(), 200);
-    let ready = app.client.get(app.url("/readyz")).send().await.expect("request");
+    let ready = app
+        .client
+        .get(app.url("/readyz"))
+        .send()
+        .await
+        .expect("request");
     assert_eq!(ready.status(), 200);
 
     app.create_ticket("acme", "for the metrics").await;

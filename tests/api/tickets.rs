@@ -36,7 +36,10 @@ async fn creating_a_ticket_answers_201_with_the_ticket(backend: Backend) {
         .expect("ascii")
         .to_string();
     let ticket: Value = response.json().await.expect("json");
-    assert_eq!(location, format!("/api/v1/tickets/{}", ticket["id"].as_str().expect("id")));
+    assert_eq!(
+        location,
+        format!("/api/v1/tickets/{}", ticket["id"].as_str().expect("id"))
+    );
     assert_eq!(ticket["tenant"], "acme");
     assert_eq!(ticket["title"], "Mail server down");
     assert_eq!(ticket["stage"], "new");
@@ -63,13 +66,10 @@ async fn a_created_ticket_reads_back_with_its_attachments(backend: Backend) {
     let id = created["id"].as_str().expect("id");
 
     let fetched: Value = app
-        .get(&app.seeded.tokens.l1, &format!("/api/v1/tickets/{id}"))
-        .await
-        .json()
-        .await
-        .expect("json");
+        .get_json(&app.seeded.tokens.l1, &format!("/api/v1/tickets/{id}"))
+        .await;
 
-    assert_eq!(fetched["id"], created["id"]);
+    assert_eq!(fetched, created, "what create answers is what was stored");
     assert_eq!(fetched["title"], "Disk full");
     let attachment = &fetched["attachments"][0];
     assert_eq!(attachment["media_type"], "text/plain");
@@ -126,12 +126,22 @@ async fn multipart_uploads_are_stored_byte_for_byte(backend: Backend) {
     let core = by_name("core.bin");
     assert_eq!(core["media_type"], "application/octet-stream");
     let url = core["url"].as_str().expect("url");
-    let raw = app.get(&app.seeded.tokens.l1, url).await.bytes().await.expect("bytes");
+    let raw = app
+        .get(&app.seeded.tokens.l1, url)
+        .await
+        .bytes()
+        .await
+        .expect("bytes");
     assert_eq!(raw.as_ref(), binary.as_slice());
 
     let legacy = by_name("legacy.log");
     let url = format!("{}?view=text", legacy["url"].as_str().expect("url"));
-    let text = app.get(&app.seeded.tokens.l1, &url).await.text().await.expect("text");
+    let text = app
+        .get(&app.seeded.tokens.l1, &url)
+        .await
+        .text()
+        .await
+        .expect("text");
     assert_eq!(text, "caf\u{FFFD} cr\u{FFFD}me ERROR\r\nsecond line\n");
 }
 
@@ -152,7 +162,7 @@ async fn listing_filters_and_pages_with_a_cursor(backend: Backend) {
             Some(c) => format!("/api/v1/tickets?tenant=acme&limit=2&cursor={c}"),
             None => "/api/v1/tickets?tenant=acme&limit=2".to_string(),
         };
-        let page: Value = app.get(token, &path).await.json().await.expect("json");
+        let page: Value = app.get_json(token, &path).await;
         for t in page["tickets"].as_array().expect("tickets") {
             seen.push(t["id"].as_str().expect("id").to_string());
         }
@@ -164,27 +174,16 @@ async fn listing_filters_and_pages_with_a_cursor(backend: Backend) {
     created.reverse();
     assert_eq!(seen, created);
 
-    let new_only: Value = app
-        .get(token, "/api/v1/tickets?stage=new")
-        .await
-        .json()
-        .await
-        .expect("json");
+    let new_only: Value = app.get_json(token, "/api/v1/tickets?stage=new").await;
     assert_eq!(new_only["tickets"].as_array().expect("tickets").len(), 5);
     let p1: Value = app
-        .get(token, "/api/v1/tickets?priority=P1&service_group=network")
-        .await
-        .json()
-        .await
-        .expect("json");
+        .get_json(token, "/api/v1/tickets?priority=P1&service_group=network")
+        .await;
     assert_eq!(p1["tickets"].as_array().expect("tickets").len(), 0);
 
     let admin_all: Value = app
-        .get(&app.seeded.tokens.admin, "/api/v1/tickets")
-        .await
-        .json()
-        .await
-        .expect("json");
+        .get_json(&app.seeded.tokens.admin, "/api/v1/tickets")
+        .await;
     assert_eq!(admin_all["tickets"].as_array().expect("tickets").len(), 6);
 
     let bad_stage = app.get(token, "/api/v1/tickets?stage=done").await;
@@ -230,20 +229,34 @@ async fn editing_ungated_fields_updates_the_ticket_and_its_audit_trail(backend: 
     assert_eq!(cleared["next_step"]["text"], "Call the vendor");
 
     let audit: Value = app
-        .get(&app.seeded.tokens.l1, &format!("/api/v1/tickets/{id}/audit"))
-        .await
-        .json()
-        .await
-        .expect("json");
+        .get_json(
+            &app.seeded.tokens.l1,
+            &format!("/api/v1/tickets/{id}/audit"),
+        )
+        .await;
     let events = audit["events"].as_array().expect("events");
-    let actions: Vec<&str> = events.iter().map(|e| e["action"].as_str().expect("action")).collect();
-    assert_eq!(actions, ["ticket.created", "ticket.updated", "ticket.updated"]);
+    let actions: Vec<&str> = events
+        .iter()
+        .map(|e| e["action"].as_str().expect("action"))
+        .collect();
+    assert_eq!(
+        actions,
+        ["ticket.created", "ticket.updated", "ticket.updated"]
+    );
     assert_eq!(events[1]["actor"], "user:ann-l1");
-    assert_eq!(events[1]["payload"]["changes"]["title"]["from"], "Printer jam");
-    assert_eq!(events[1]["payload"]["changes"]["title"]["to"], "Printer jam on floor 2");
+    assert_eq!(
+        events[1]["payload"]["changes"]["title"]["from"],
+        "Printer jam"
+    );
+    assert_eq!(
+        events[1]["payload"]["changes"]["title"]["to"],
+        "Printer jam on floor 2"
+    );
     assert_eq!(events[2]["payload"]["changes"]["owner"]["to"], Value::Null);
 
-    let empty = app.patch_ticket(&app.seeded.tokens.l1, &id, &json!({})).await;
+    let empty = app
+        .patch_ticket(&app.seeded.tokens.l1, &id, &json!({}))
+        .await;
     assert_eq!(empty.status(), 422);
     assert_eq!(error_code(empty).await, "empty_edit");
 }
@@ -260,7 +273,10 @@ async fn priority_service_group_and_stage_are_not_editable_here(backend: Backend
         let body: Value = response.json().await.expect("json");
         assert_eq!(body["error"]["code"], "gated_field");
         assert!(
-            body["error"]["message"].as_str().expect("message").contains("decision"),
+            body["error"]["message"]
+                .as_str()
+                .expect("message")
+                .contains("decision"),
             "the error says where the field changes: {body}"
         );
     }
@@ -274,11 +290,8 @@ async fn priority_service_group_and_stage_are_not_editable_here(backend: Backend
     assert_eq!(error_code(on_create).await, "gated_field");
 
     let ticket: Value = app
-        .get(&app.seeded.tokens.l1, &format!("/api/v1/tickets/{id}"))
-        .await
-        .json()
-        .await
-        .expect("json");
+        .get_json(&app.seeded.tokens.l1, &format!("/api/v1/tickets/{id}"))
+        .await;
     assert_eq!(ticket["priority"], Value::Null);
     assert_eq!(ticket["stage"], "new");
     assert_eq!(app.ticket_count().await, 1);

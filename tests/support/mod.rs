@@ -242,8 +242,8 @@ pub async fn seed(store: &dyn Store) -> Seeded {
     let add = async |name: &str, role: Role, grant: TenantGrant, expired: bool| {
         let token = auth::generate_token();
         let expires = expired.then(|| chrono::Utc::now() - chrono::TimeDelta::days(1));
-        let new = NewUser::new(name, role, grant, None, auth::hash_token(&token), expires)
-            .expect("user");
+        let new =
+            NewUser::new(name, role, grant, None, auth::hash_token(&token), expires).expect("user");
         store.create_user(&new, &actor).await.expect("user");
         token
     };
@@ -335,7 +335,10 @@ impl TestApp {
             &self.seeded.tokens.admin
         };
         let response = self
-            .post_ticket(token, &serde_json::json!({"tenant": tenant, "title": title}))
+            .post_ticket(
+                token,
+                &serde_json::json!({"tenant": tenant, "title": title}),
+            )
             .await;
         assert_eq!(response.status(), 201, "creating a ticket");
         let body: serde_json::Value = response.json().await.expect("json");
@@ -349,6 +352,11 @@ impl TestApp {
             .send()
             .await
             .expect("request")
+    }
+
+    /// GETs `path` and reads the JSON body, whatever the status.
+    pub async fn get_json(&self, token: &str, path: &str) -> serde_json::Value {
+        self.get(token, path).await.json().await.expect("JSON body")
     }
 
     pub async fn patch_ticket(

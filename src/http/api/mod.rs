@@ -10,5 +10,7 @@ use axum::Router;
 use crate::app::AppState;
 
 pub fn router() -> Router<AppState> {
-    Router::new().merge(tickets::router()).merge(audit::router())
+    Router::new()
+        .merge(tickets::router())
+        .merge(audit::router())
 }

@@ -27,6 +27,23 @@ pub fn gated_field_error(field: &str) -> Error {
     }
 }
 
+/// Refuses a body that names any gated field, whatever its value.
+fn reject_gated(
+    priority: &Option<Value>,
+    service_group: &Option<Value>,
+    stage: &Option<Value>,
+) -> Result<(), Error> {
+    let sent = [priority, service_group, stage];
+    match GATED_FIELDS
+        .iter()
+        .zip(sent)
+        .find(|(_, value)| value.is_some())
+    {
+        Some((name, _)) => Err(gated_field_error(name)),
+        None => Ok(()),
+    }
+}
+
 /// A new ticket as sent by the client: the tenant's slug and the draft.
 pub struct TicketInput {
     pub tenant: String,
@@ -98,15 +115,7 @@ pub async fn read_ticket_input(
 }
 
 fn from_json(body: CreateBody, limits: AttachmentLimits) -> Result<TicketInput, Error> {
-    for (name, value) in [
-        ("priority", &body.priority),
-        ("service_group", &body.service_group),
-        ("stage", &body.stage),
-    ] {
-        if value.is_some() {
-            return Err(gated_field_error(name));
-        }
-    }
+    reject_gated(&body.priority, &body.service_group, &body.stage)?;
     let mut attachments = Vec::with_capacity(body.attachments.len());
     for (index, inline) in body.attachments.into_iter().enumerate() {
         let content = match inline.encoding {
@@ -250,17 +259,9 @@ where
 impl EditBody {
     /// Validates the edit; gated fields and an empty edit are refused with a 422.
     pub fn into_edit(self) -> Result<TicketEdit, Error> {
-        for (name, value) in [
-            ("priority", &self.priority),
-            ("service_group", &self.service_group),
-            ("stage", &self.stage),
-        ] {
-            if value.is_some() {
-                return Err(gated_field_error(name));
-            }
-        }
-        use crate::domain::ticket::{DESCRIPTION_MAX_CHARS, PERSON_MAX_CHARS, TITLE_MAX_CHARS};
+        reject_gated(&self.priority, &self.service_group, &self.stage)?;
         use crate::domain::check_text;
+        use crate::domain::ticket::{DESCRIPTION_MAX_CHARS, PERSON_MAX_CHARS, TITLE_MAX_CHARS};
         let edit = TicketEdit {
             title: self
                 .title

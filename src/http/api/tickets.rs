@@ -45,7 +45,7 @@ async fn create(
         // A client's user always files in their own name.
         draft.requester = Some(caller.name.clone());
     }
-    let new = NewTicket::from_draft(tenant.id, draft, state.attachment_limits())?;
+    let new = NewTicket::from_draft(&tenant, draft, state.attachment_limits())?;
     let detail = state
         .store
         .create_ticket(&new, &Actor::user(&caller.name))
@@ -105,9 +105,9 @@ async fn list(
         .cursor
         .as_deref()
         .map(|raw| {
-            Uuid::parse_str(raw)
-                .map(TicketId)
-                .map_err(|_| Error::bad_request("invalid_cursor", "cursor is not one this API gave out"))
+            Uuid::parse_str(raw).map(TicketId).map_err(|_| {
+                Error::bad_request("invalid_cursor", "cursor is not one this API gave out")
+            })
         })
         .transpose()?;
     let query = TicketQuery {
@@ -117,7 +117,11 @@ async fn list(
         },
         tenant,
         stage: params.stage.as_deref().map(Stage::parse).transpose()?,
-        priority: params.priority.as_deref().map(Priority::parse).transpose()?,
+        priority: params
+            .priority
+            .as_deref()
+            .map(Priority::parse)
+            .transpose()?,
         service_group: params.service_group,
         before,
         // One more than asked tells whether another page follows.
@@ -187,7 +191,10 @@ fn raw_response(file: AttachmentContent) -> Response {
     // Served as opaque bytes for download, never rendered inline, whatever type it claims.
     let disposition = format!(
         "attachment; filename=\"{}\"",
-        file.meta.name.replace(|c: char| !c.is_ascii_graphic() || c == '"' || c == '\\', "_")
+        file.meta.name.replace(
+            |c: char| !c.is_ascii_graphic() || c == '"' || c == '\\',
+            "_"
+        )
     );
     let mut response = file.content.into_response();
     let headers = response.headers_mut();
@@ -222,7 +229,9 @@ pub(super) async fn load_visible_ticket(
     raw_id: &str,
 ) -> Result<TicketDetail, Error> {
     let not_found = || Error::NotFound(format!("ticket {raw_id} not found"));
-    let id = Uuid::parse_str(raw_id).map(TicketId).map_err(|_| not_found())?;
+    let id = Uuid::parse_str(raw_id)
+        .map(TicketId)
+        .map_err(|_| not_found())?;
     let detail = match state.store.ticket(id).await {
         Ok(detail) => detail,
         Err(store::Error::NotFound { .. }) => return Err(not_found()),
