@@ -9,6 +9,8 @@ pub mod auth;
 pub mod cli;
 /// Configuration from `config/default.toml`, a `--config` file and `TRIAGEGATE_*` variables.
 pub mod config;
+/// Log digest: template mining, redaction, token-budgeted summary.
+pub mod digest;
 /// Plain types and rules; no I/O.
 pub mod domain;
 /// HTTP adapter: JSON API, health, metrics, auth and errors.

@@ -2,6 +2,8 @@
 //! small function over the store; output meant for scripts goes to stdout, the rest to stderr.
 
 mod demo;
+mod digest;
+mod eval;
 mod serve;
 mod users;
 
@@ -47,6 +49,33 @@ pub enum Command {
     Audit(AuditCommand),
     /// Creates a demo tenant and one user per role if absent, prints their credentials, serves.
     Demo,
+    /// Digests logs into their message templates: budgeted text, or the full JSON.
+    Digest {
+        /// Log files, plain or gzip; `-` reads standard input.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Prints the whole digest as JSON instead of the budgeted text.
+        #[arg(long)]
+        json: bool,
+        /// Most cl100k_base tokens the text may take.
+        #[arg(long, default_value_t = 1000)]
+        budget: usize,
+    },
+    /// Measures the service on evaluation data.
+    #[command(subcommand)]
+    Eval(EvalCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum EvalCommand {
+    /// Template-mining accuracy (GA, FGA, PA) and speed on Loghub-style folders.
+    Logs {
+        /// A folder with one sub-folder per system holding <Sys>_2k.log_structured*.csv.
+        #[arg(long)]
+        data: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -152,5 +181,11 @@ pub async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
             }
         }
         Command::Demo => demo::demo(config).await,
+        Command::Eval(EvalCommand::Logs { data, json }) => eval::eval_logs(&data, json),
+        Command::Digest {
+            files,
+            json,
+            budget,
+        } => digest::digest_files(&files, json, budget),
     }
 }
