@@ -87,6 +87,7 @@ pub fn level_word(word: &str) -> Option<Severity> {
     }
     LEVELS
         .iter()
+        .filter(|(name, _)| name.len() == word.len())
         .find(|(name, _)| name.eq_ignore_ascii_case(word))
         .map(|(_, severity)| *severity)
 }
@@ -252,15 +253,19 @@ fn is_month_or_weekday(token: &str) -> bool {
 /// `17/06/09`, `2026-11-28T10:11:12Z`, `2005.06.03`, or six-digit `081109`/`203615`.
 fn is_time_token(token: &str) -> bool {
     let bytes = token.as_bytes();
-    let digits = bytes.iter().filter(|b| b.is_ascii_digit()).count();
-    let separators = bytes
-        .iter()
-        .filter(|&&b| matches!(b, b'-' | b':' | b'/' | b'.'))
-        .count();
-    let shape_ok = bytes.iter().all(|&b| {
-        b.is_ascii_digit() || matches!(b, b'-' | b':' | b'/' | b'.' | b',' | b'T' | b'Z' | b'+')
-    });
-    shape_ok && digits >= 4 && (separators >= 2 || (digits == 6 && bytes.len() == 6))
+    if bytes.len() < 4 || !bytes[0].is_ascii_digit() {
+        return false;
+    }
+    let (mut digits, mut separators) = (0usize, 0usize);
+    for &b in bytes {
+        match b {
+            b'0'..=b'9' => digits += 1,
+            b'-' | b':' | b'/' | b'.' => separators += 1,
+            b',' | b'T' | b'Z' | b'+' => {}
+            _ => return false,
+        }
+    }
+    digits >= 4 && (separators >= 2 || (digits == 6 && bytes.len() == 6))
 }
 
 /// Reads `2026-11-28`, `2026/11/28`, `2005.06.03` and `17/06/09` (yy/mm/dd).

@@ -8,7 +8,7 @@ pub const WILDCARD: &str = "<*>";
 
 /// Characters that split a token into separately masked pieces: `src=/10.0.0.1:50010` keeps
 /// its shape as `src=/<*>:<*>`.
-fn is_piece_delimiter(byte: u8) -> bool {
+const fn is_piece_delimiter(byte: u8) -> bool {
     matches!(
         byte,
         b':' | b'='
@@ -29,32 +29,78 @@ fn is_piece_delimiter(byte: u8) -> bool {
     )
 }
 
+const DIGIT: u8 = 1;
+/// Characters of whole-value shapes: e-mail, URL, path, time, IPv6.
+const SPECIAL: u8 = 2;
+const EQUALS: u8 = 4;
+const DELIMITER: u8 = 8;
+const HEX: u8 = 16;
+const ANGLE: u8 = 32;
+
+/// Byte classes for the one-pass scan of `mask_token`.
+const CLASSES: [u8; 256] = {
+    let mut table = [0u8; 256];
+    let mut b = 0;
+    while b < 256 {
+        let byte = b as u8;
+        let mut class = 0;
+        if byte.is_ascii_digit() {
+            class |= DIGIT | HEX;
+        }
+        if matches!(byte, b'a'..=b'f' | b'A'..=b'F') {
+            class |= HEX;
+        }
+        if matches!(byte, b'@' | b'/' | b'\\' | b':') {
+            class |= SPECIAL;
+        }
+        if byte == b'=' {
+            class |= EQUALS;
+        }
+        if byte == b'<' {
+            class |= ANGLE;
+        }
+        if is_piece_delimiter(byte) {
+            class |= DELIMITER;
+        }
+        table[b] = class;
+        b += 1;
+    }
+    table
+};
+
 /// Appends the masked form of `token` to `out`; returns whether anything was masked.
 pub fn mask_token(token: &str, out: &mut String) -> bool {
-    // Most tokens are words with nothing to mask: one scan tells, and they are copied as they are.
-    let mut maybe_value = token.len() >= 16;
-    for &b in token.as_bytes() {
-        if b.is_ascii_digit() || matches!(b, b'=' | b'@' | b'/' | b'\\' | b':' | b'<') {
-            maybe_value = true;
-            break;
-        }
-        maybe_value &= b.is_ascii_hexdigit();
+    // One scan classifies the token, so most tokens take no second look: words are copied as
+    // they are, and only tokens with the right characters are tried against the whole-value
+    // shapes or split into pieces. A table lookup per byte keeps the scan branch-free.
+    let bytes = token.as_bytes();
+    let (mut any, mut every) = (0u8, u8::MAX);
+    for &b in bytes {
+        let class = CLASSES[b as usize];
+        any |= class;
+        every &= class;
     }
-    if !maybe_value {
+    let long_hex = every & HEX != 0 && bytes.len() >= 16;
+    if any & (DIGIT | SPECIAL | EQUALS | ANGLE) == 0 && !long_hex {
         out.push_str(token);
         return false;
     }
+    let specials = any & SPECIAL != 0;
+    let equals = any & EQUALS != 0;
+    let delimiters = any & DELIMITER != 0;
     if token == WILDCARD {
         out.push_str(WILDCARD);
         return true;
     }
-    if is_whole_variable(token) {
+    if specials && is_whole_variable(token) {
         out.push_str(WILDCARD);
         return true;
     }
-    let bytes = token.as_bytes();
+    if !equals && !delimiters {
+        return mask_piece(token, out);
+    }
     // key=value: the value is variable whatever it looks like (`tty=NODEVssh`, `user=root`).
-    if let Some(eq) = bytes.iter().position(|&b| b == b'=') {
+    if let Some(eq) = bytes.iter().position(|&b| b == b'=').filter(|_| equals) {
         let key = &token[..eq];
         if eq > 0 && is_key(key) && eq + 1 < bytes.len() {
             // Quotes and a trailing comma frame the value rather than belong to it.
@@ -139,11 +185,14 @@ fn mask_piece(piece: &str, out: &mut String) -> bool {
 /// Whether a core is a value rather than a name: it holds digits (but is not a word with a
 /// single digit in it, such as `ssh2` or `jk2_init`), or it is a long hex string.
 fn is_value(core: &[u8]) -> bool {
-    let digits = core.iter().filter(|b| b.is_ascii_digit()).count();
+    let (mut digits, mut letters) = (0usize, 0usize);
+    for &b in core {
+        digits += usize::from(b.is_ascii_digit());
+        letters += usize::from(b.is_ascii_alphabetic());
+    }
     if digits == 0 {
         return is_long_hex(core);
     }
-    let letters = core.iter().filter(|b| b.is_ascii_alphabetic()).count();
     let named = digits == 1 && letters >= 2 && core[0].is_ascii_alphabetic();
     !named
 }
