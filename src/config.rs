@@ -39,7 +39,15 @@ pub struct Config {
     pub http: HttpConfig,
     pub index: IndexConfig,
     pub limits: Limits,
+    pub digest: DigestConfig,
     pub log: LogConfig,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct DigestConfig {
+    pub max_input: u64,
+    pub max_line: u64,
+    pub redact_ips: bool,
 }
 
 #[derive(Clone)]
@@ -89,7 +97,16 @@ struct RawConfig {
     http: RawHttp,
     index: RawIndex,
     limits: RawLimits,
+    digest: RawDigest,
     log: RawLog,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDigest {
+    max_input: ByteSizeValue,
+    max_line: ByteSizeValue,
+    redact_ips: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -203,6 +220,16 @@ impl Config {
                     .into(),
             ));
         }
+        let digest = DigestConfig {
+            max_input: parse_size("digest.max_input", &raw.digest.max_input)?,
+            max_line: parse_size("digest.max_line", &raw.digest.max_line)?,
+            redact_ips: raw.digest.redact_ips,
+        };
+        if digest.max_input == 0 || digest.max_line < 80 {
+            return Err(Error::Invalid(
+                "digest: max_input must be above 0 and max_line at least 80 bytes".into(),
+            ));
+        }
         if raw.index.dir.as_os_str().is_empty() {
             return Err(Error::Invalid(
                 "index.dir is empty; set it or TRIAGEGATE_INDEX_DIR".into(),
@@ -219,6 +246,7 @@ impl Config {
                 max_attachment,
                 max_ticket_attachments,
             },
+            digest,
             log: LogConfig {
                 filter: raw.log.filter,
             },

@@ -21,8 +21,13 @@ struct Output {
     files: Vec<FileDigest>,
 }
 
-pub fn digest_files(files: &[PathBuf], json: bool, budget: usize) -> anyhow::Result<ExitCode> {
-    let options = DigestOptions::default();
+pub fn digest_files(
+    files: &[PathBuf],
+    json: bool,
+    budget: usize,
+    config: &crate::config::DigestConfig,
+) -> anyhow::Result<ExitCode> {
+    let options = DigestOptions::from_config(config);
     let mut digests = Vec::with_capacity(files.len());
     for file in files {
         let name = file.display().to_string();

@@ -186,6 +186,6 @@ pub async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
             files,
             json,
             budget,
-        } => digest::digest_files(&files, json, budget),
+        } => digest::digest_files(&files, json, budget, &config.digest),
     }
 }

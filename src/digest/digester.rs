@@ -17,6 +17,23 @@ pub struct DigestOptions {
     pub example_chars: usize,
 }
 
+impl DigestOptions {
+    /// The options the configuration asks for, on top of the defaults.
+    pub fn from_config(config: &crate::config::DigestConfig) -> Self {
+        let defaults = Self::default();
+        Self {
+            input: super::input::InputLimits {
+                max_input_bytes: config.max_input,
+                max_line_bytes: usize::try_from(config.max_line).unwrap_or(usize::MAX),
+            },
+            redaction: RedactionOptions {
+                ips: config.redact_ips,
+            },
+            ..defaults
+        }
+    }
+}
+
 impl Default for DigestOptions {
     fn default() -> Self {
         Self {
