@@ -292,14 +292,7 @@ mod tests {
     use super::*;
 
     fn digest(text: &str) -> Digest {
-        let mut digester = Digester::new(DigestOptions::default());
-        let summary = super::super::input::for_each_line(
-            text.as_bytes(),
-            super::super::input::InputLimits::default(),
-            |line, _| digester.push(line),
-        )
-        .expect("reads");
-        digester.finish(&summary)
+        super::super::digest_bytes(text.as_bytes(), DigestOptions::default()).expect("reads")
     }
 
     #[test]
@@ -356,14 +349,7 @@ mod tests {
         for _ in 0..10 {
             bytes.extend_from_slice(&[0xff, 0xfe, 0x00, b'\n']);
         }
-        let mut digester = Digester::new(DigestOptions::default());
-        let summary = super::super::input::for_each_line(
-            bytes.as_slice(),
-            super::super::input::InputLimits::default(),
-            |line, _| digester.push(line),
-        )
-        .expect("reads");
-        let digest = digester.finish(&summary);
+        let digest = super::super::digest_bytes(&bytes, DigestOptions::default()).expect("reads");
         assert_eq!(digest.skipped.invalid_utf8_lines, 10);
         assert!(digest.warnings.iter().any(|w| w.contains("binary")));
     }

@@ -77,13 +77,7 @@ async fn malformed_and_mistyped_bodies_get_their_precise_status(backend: Backend
     assert_eq!(bad_base64.status(), 422);
 
     assert_eq!(app.ticket_count().await, 0);
-    let alive = app
-        .client
-        .get(app.url("/healthz"))
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(alive.status(), 200, "the process keeps serving");
+    app.assert_still_serving().await;
 }
 
 async fn invalid_fields_are_422_and_write_nothing(backend: Backend) {
@@ -200,13 +194,7 @@ async fn oversized_attachments_are_413_and_write_nothing(backend: Backend) {
 
     assert_eq!(app.ticket_count().await, 0);
     assert_eq!(app.db.count("attachment").await, 0);
-    let alive = app
-        .client
-        .get(app.url("/healthz"))
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(alive.status(), 200);
+    app.assert_still_serving().await;
 }
 
 fn bytes_of(n: usize) -> bytes::Bytes {

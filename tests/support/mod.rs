@@ -374,6 +374,17 @@ impl TestApp {
             .expect("request")
     }
 
+    /// Asserts the process still answers after whatever a test threw at it.
+    pub async fn assert_still_serving(&self) {
+        let alive = self
+            .client
+            .get(self.url("/healthz"))
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(alive.status(), 200, "the process keeps serving");
+    }
+
     pub async fn ticket_count(&self) -> i64 {
         self.db.count("ticket").await
     }
