@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 use triagegate::digest::header::split_header;
+use triagegate::digest::logs_eval::find_systems;
 use triagegate::digest::miner::{Miner, MinerConfig};
 
 fn digest_command(args: &[&str], stdin: Option<&[u8]>) -> Output {
@@ -138,16 +139,11 @@ fn a_missing_file_is_a_clear_error() {
 fn loghub_lines() -> Option<Vec<String>> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/loghub-2k");
     let mut lines = Vec::new();
-    for entry in std::fs::read_dir(&dir).ok()? {
-        let folder = entry.ok()?.path();
-        let Some(name) = folder
-            .file_name()
-            .and_then(|n| n.to_str())
-            .map(str::to_string)
-        else {
-            continue;
-        };
-        if let Ok(text) = std::fs::read_to_string(folder.join(format!("{name}_2k.log"))) {
+    for system in find_systems(&dir).ok()? {
+        let raw = dir
+            .join(&system.name)
+            .join(format!("{}_2k.log", system.name));
+        if let Ok(text) = std::fs::read_to_string(raw) {
             lines.extend(text.lines().map(|l| split_header(l).message.to_string()));
         }
     }

@@ -62,11 +62,11 @@ impl<R: Read> Read for Capped<R> {
     }
 }
 
-/// Calls `on_line` with each line (without its ending) and whether it was cut.
+/// Calls `on_line` with each line, without its ending; cut lines are counted in the summary.
 pub fn for_each_line(
     reader: impl Read,
     limits: InputLimits,
-    mut on_line: impl FnMut(&[u8], bool),
+    mut on_line: impl FnMut(&[u8]),
 ) -> Result<InputSummary, InputError> {
     let mut source = BufReader::with_capacity(1 << 18, reader);
     let gzip = source.fill_buf()?.starts_with(&[0x1f, 0x8b]);
@@ -141,7 +141,7 @@ fn emit(
     line: &mut Vec<u8>,
     cut: &mut bool,
     summary: &mut InputSummary,
-    on_line: &mut impl FnMut(&[u8], bool),
+    on_line: &mut impl FnMut(&[u8]),
 ) {
     if line.last() == Some(&b'\r') {
         line.pop();
@@ -149,7 +149,7 @@ fn emit(
     if *cut {
         summary.truncated_lines += 1;
     }
-    on_line(line, *cut);
+    on_line(line);
     line.clear();
     *cut = false;
 }
@@ -165,7 +165,7 @@ mod tests {
         limits: InputLimits,
     ) -> (Vec<Vec<u8>>, Result<InputSummary, InputError>) {
         let mut lines = Vec::new();
-        let result = for_each_line(bytes, limits, |line, _| lines.push(line.to_vec()));
+        let result = for_each_line(bytes, limits, |line| lines.push(line.to_vec()));
         (lines, result)
     }
 

@@ -70,7 +70,7 @@ pub struct Digest {
 /// Digests a whole log from any reader, plain or gzip.
 pub fn digest_reader(reader: impl Read, options: DigestOptions) -> Result<Digest, InputError> {
     let mut digester = Digester::new(options);
-    let summary = input::for_each_line(reader, options.input, |line, _| digester.push(line))?;
+    let summary = input::for_each_line(reader, options.input, |line| digester.push(line))?;
     Ok(digester.finish(&summary))
 }
 

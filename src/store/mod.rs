@@ -49,12 +49,6 @@ pub(crate) fn conflict_if_unique(what: String) -> impl FnOnce(sqlx::Error) -> Er
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Backend {
-    Sqlite,
-    Postgres,
-}
-
 /// Which tickets a listing may return.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Visibility {
@@ -88,7 +82,6 @@ pub struct ChainReport {
 
 #[async_trait]
 pub trait Store: Send + Sync {
-    fn backend(&self) -> Backend;
     /// Applies pending migrations of this backend.
     async fn migrate(&self) -> Result<(), Error>;
     /// Succeeds when the database answers a query.

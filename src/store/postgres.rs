@@ -8,7 +8,7 @@ use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::{Postgres, Transaction};
 
-use super::{Backend, Error};
+use super::Error;
 
 static MIGRATOR: Migrator = sqlx::migrate!("migrations/postgres");
 
@@ -20,7 +20,6 @@ pub struct PostgresStore {
 }
 
 impl PostgresStore {
-    const BACKEND: Backend = Backend::Postgres;
     const MIGRATOR: &'static Migrator = &MIGRATOR;
 
     pub async fn connect(url: &str, max_connections: u32) -> Result<Self, Error> {

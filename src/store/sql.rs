@@ -1,7 +1,7 @@
 //! The SQL both backends share. SQLite and PostgreSQL accept the same `$n` statements here, so the
 //! `Store` methods are written once and stamped out for each pool type by `impl_sql_store!`;
 //! what differs (opening, write locking, migrations) lives in `sqlite.rs` and `postgres.rs`,
-//! which must provide `BACKEND`, `MIGRATOR`, `pool`, `begin_write` and `lock_audit_head`.
+//! which must provide `MIGRATOR`, `pool`, `begin_write` and `lock_audit_head`.
 
 /// Selects one ticket with its tenant's slug by id.
 pub(super) const SELECT_TICKET: &str = "select t.ticket_id, t.tenant_id, n.slug as tenant_slug, \
@@ -23,6 +23,15 @@ pub(super) const LIST_TICKETS: &str = "select t.ticket_id, t.tenant_id, n.slug a
       and ($6 is null or t.service_group = $6) \
       and ($7 is null or t.ticket_id < $7) \
     order by t.ticket_id desc limit $8";
+
+/// A user joined with its granted tenants, a row each, by token hash or by name: one round trip.
+pub(super) const USER_BY_TOKEN_HASH: &str = "select u.user_id, u.name, u.role, u.all_tenants, \
+    u.token_expires_at, ut.tenant_id from app_user u \
+    left join user_tenant ut on ut.user_id = u.user_id where u.token_hash = $1";
+
+pub(super) const USER_BY_NAME: &str = "select u.user_id, u.name, u.role, u.all_tenants, \
+    u.token_expires_at, ut.tenant_id from app_user u \
+    left join user_tenant ut on ut.user_id = u.user_id where u.name = $1";
 
 pub(super) const AUDIT_FOR_ENTITY: &str = "select seq, event_id, tenant_id, actor, action, \
     entity_type, entity_id, payload, created_at, prev_hash, hash from audit_event \
@@ -70,38 +79,10 @@ macro_rules! impl_sql_store {
                 .await?;
                 Ok(sealed)
             }
-
-            async fn tenant_ids_of(
-                &self,
-                user: uuid::Uuid,
-            ) -> Result<Vec<uuid::Uuid>, $crate::store::Error> {
-                let ids: Vec<(uuid::Uuid,)> =
-                    sqlx::query_as("select tenant_id from user_tenant where user_id = $1")
-                        .bind(user)
-                        .fetch_all(self.pool())
-                        .await?;
-                Ok(ids.into_iter().map(|(id,)| id).collect())
-            }
-
-            async fn user_from_row(
-                &self,
-                row: $crate::store::rows::UserRow,
-            ) -> Result<$crate::domain::user::User, $crate::store::Error> {
-                let tenant_ids = if row.all_tenants {
-                    Vec::new()
-                } else {
-                    self.tenant_ids_of(row.user_id).await?
-                };
-                row.into_user(tenant_ids)
-            }
         }
 
         #[async_trait::async_trait]
         impl $crate::store::Store for $store {
-            fn backend(&self) -> $crate::store::Backend {
-                Self::BACKEND
-            }
-
             async fn migrate(&self) -> Result<(), $crate::store::Error> {
                 Self::MIGRATOR.run(self.pool()).await?;
                 Ok(())
@@ -274,12 +255,8 @@ macro_rules! impl_sql_store {
                 token_hash: &str,
             ) -> Result<Option<$crate::domain::user::User>, $crate::store::Error> {
                 // One round trip on every request: the user joined with its tenants, a row each.
-                let rows: Vec<$crate::store::rows::UserTenantRow> = sqlx::query_as(
-                    "select u.user_id, u.name, u.role, u.all_tenants, u.token_expires_at, \
-                     ut.tenant_id from app_user u \
-                     left join user_tenant ut on ut.user_id = u.user_id \
-                     where u.token_hash = $1",
-                )
+                let rows: Vec<$crate::store::rows::UserTenantRow> =
+                    sqlx::query_as($crate::store::sql::USER_BY_TOKEN_HASH)
                 .bind(token_hash)
                 .fetch_all(self.pool())
                 .await?;
@@ -290,18 +267,17 @@ macro_rules! impl_sql_store {
                 &self,
                 name: &str,
             ) -> Result<$crate::domain::user::User, $crate::store::Error> {
-                let row: Option<$crate::store::rows::UserRow> = sqlx::query_as(
-                    "select user_id, name, role, all_tenants, token_expires_at \
-                     from app_user where name = $1",
-                )
-                .bind(name)
-                .fetch_optional(self.pool())
-                .await?;
-                let row = row.ok_or_else(|| $crate::store::Error::NotFound {
-                    entity: "user",
-                    id: name.to_string(),
-                })?;
-                self.user_from_row(row).await
+                let rows: Vec<$crate::store::rows::UserTenantRow> =
+                    sqlx::query_as($crate::store::sql::USER_BY_NAME)
+                        .bind(name)
+                        .fetch_all(self.pool())
+                        .await?;
+                $crate::store::rows::UserTenantRow::into_user(rows)?.ok_or_else(|| {
+                    $crate::store::Error::NotFound {
+                        entity: "user",
+                        id: name.to_string(),
+                    }
+                })
             }
 
             #[tracing::instrument(skip_all, fields(ticket.id = %new.id))]

@@ -14,7 +14,7 @@ use sqlx::sqlite::{
 use sqlx::{Sqlite, Transaction};
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
-use super::{Backend, Error};
+use super::Error;
 
 static MIGRATOR: Migrator = sqlx::migrate!("migrations/sqlite");
 
@@ -26,7 +26,6 @@ pub struct SqliteStore {
 }
 
 impl SqliteStore {
-    const BACKEND: Backend = Backend::Sqlite;
     const MIGRATOR: &'static Migrator = &MIGRATOR;
 
     pub async fn connect(url: &str, max_connections: u32) -> Result<Self, Error> {
