@@ -251,6 +251,7 @@ impl Digester {
         skipped.truncated_lines = input.truncated_lines;
         skipped.evicted_templates = losses.evicted_templates;
         skipped.evicted_lines = losses.evicted_lines;
+        skipped.long_lines = losses.long_lines;
         let mut warnings = input.warnings.clone();
         if skipped.invalid_utf8_lines * 3 > self.line_no.max(1) {
             warnings.push(format!(
@@ -341,6 +342,17 @@ mod tests {
             "{shown}"
         );
         assert!(digest.redactions.total() >= 2);
+    }
+
+    #[test]
+    fn lines_longer_than_the_miner_compares_are_counted() {
+        let long = (0..300)
+            .map(|n| format!("w{n}x"))
+            .collect::<Vec<_>>()
+            .join(" ");
+        let digest = digest(&format!("{long}\nshort line\n"));
+        assert_eq!(digest.skipped.long_lines, 1);
+        assert_eq!(digest.lines, 2);
     }
 
     #[test]

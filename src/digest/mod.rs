@@ -47,6 +47,8 @@ pub struct Skipped {
     pub empty_lines: u64,
     pub invalid_utf8_lines: u64,
     pub truncated_lines: u64,
+    /// Lines with more tokens than the miner compares, grouped by their leading tokens.
+    pub long_lines: u64,
     pub continuation_lines: u64,
     pub evicted_templates: u64,
     pub evicted_lines: u64,

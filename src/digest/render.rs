@@ -112,6 +112,12 @@ fn skipped_note(digest: &Digest) -> String {
     if skipped.truncated_lines > 0 {
         notes.push(format!("{} over-long lines cut", skipped.truncated_lines));
     }
+    if skipped.long_lines > 0 {
+        notes.push(format!(
+            "{} lines grouped by their first tokens only",
+            skipped.long_lines
+        ));
+    }
     if skipped.evicted_lines > 0 {
         notes.push(format!(
             "{} lines in evicted rare templates",

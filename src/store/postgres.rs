@@ -26,6 +26,9 @@ impl PostgresStore {
         let pool = PgPoolOptions::new()
             .max_connections(max_connections)
             .acquire_timeout(Duration::from_secs(10))
+            // A ping per checkout costs a round trip on every query; a dropped connection shows
+            // as an error on its next use and the pool replaces it.
+            .test_before_acquire(false)
             .connect(url)
             .await
             .map_err(|err| {
