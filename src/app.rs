@@ -13,7 +13,9 @@ use crate::config::Config;
 use crate::domain::ticket::AttachmentLimits;
 use crate::http;
 use crate::http::metrics::Metrics;
+use crate::search::{CaseIndex, QueryConfig};
 use crate::store::{self, Store};
+use crate::triage::Triage;
 
 #[derive(Clone, FromRef)]
 pub struct AppState {
@@ -21,6 +23,7 @@ pub struct AppState {
     /// Backend chosen at start-up from the URL scheme.
     pub store: Arc<dyn Store>,
     pub metrics: Arc<Metrics>,
+    pub triage: Arc<Triage>,
 }
 
 impl AppState {
@@ -37,6 +40,7 @@ pub struct App {
     listener: TcpListener,
     addr: SocketAddr,
     store: Arc<dyn Store>,
+    triage: Arc<Triage>,
 }
 
 impl App {
@@ -54,16 +58,32 @@ impl App {
             .await
             .with_context(|| format!("listening on {}", config.http.listen))?;
         let addr = listener.local_addr().context("reading the bound address")?;
+        let (index, needs_rebuild) = CaseIndex::open(&config.index.dir, QueryConfig::default())
+            .context("opening the similar-case index")?;
+        if needs_rebuild {
+            tracing::info!(dir = %config.index.dir.display(), "similar-case index will be rebuilt from the store");
+        }
+        let config = Arc::new(config);
+        let triage = Arc::new(Triage::new(store.clone(), index.clone(), config.clone()));
+        // Rebuilds at start-up when needed and whenever the index fails later; serving goes on.
+        let after_rebuild = triage.clone();
+        tokio::spawn(crate::search::sync::supervise(
+            index,
+            store.clone(),
+            move || after_rebuild.forget_all_models(),
+        ));
         let state = AppState {
-            config: Arc::new(config),
+            config,
             store: store.clone(),
             metrics: Arc::new(Metrics::new()),
+            triage: triage.clone(),
         };
         Ok(Self {
             router: http::router(state),
             listener,
             addr,
             store,
+            triage,
         })
     }
 
@@ -73,6 +93,10 @@ impl App {
 
     pub fn store(&self) -> Arc<dyn Store> {
         self.store.clone()
+    }
+
+    pub fn triage(&self) -> Arc<Triage> {
+        self.triage.clone()
     }
 
     /// Serves until `shutdown` completes, then finishes the requests in flight.

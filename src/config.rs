@@ -9,8 +9,12 @@ use figment::Figment;
 use figment::providers::{Format, Toml};
 use serde::Deserialize;
 
+use crate::domain::severity::{RawSeverity, SeverityMatrix};
+
 /// The defaults shipped in the repository.
 const DEFAULT_TOML: &str = include_str!("../config/default.toml");
+/// The shipped severity matrix, used unless `triage.severity_file` names another.
+const DEFAULT_SEVERITY_TOML: &str = include_str!("../config/severity.toml");
 
 /// Variables with a short name, kept stable for operators and outside checks.
 const SHORT_ENV_KEYS: [(&str, &str); 3] = [
@@ -40,7 +44,42 @@ pub struct Config {
     pub index: IndexConfig,
     pub limits: Limits,
     pub digest: DigestConfig,
+    pub triage: TriageConfig,
     pub log: LogConfig,
+}
+
+#[derive(Debug, Clone)]
+pub struct TriageConfig {
+    pub severity: std::sync::Arc<SeverityMatrix>,
+    /// First 12 hex digits of the severity file's SHA-256, recorded with each suggestion.
+    pub severity_version: String,
+    pub on_create: bool,
+    pub neighbours: usize,
+    pub min_history: usize,
+    pub target_precision: f64,
+    pub thresholds: Thresholds,
+}
+
+/// Per-field confidence a proposal needs before it is shown as a suggestion.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Thresholds {
+    pub service_group: f32,
+    pub impact: f32,
+    pub urgency: f32,
+    pub priority: f32,
+}
+
+impl Thresholds {
+    pub fn get(&self, field: crate::domain::suggestion::Field) -> f32 {
+        use crate::domain::suggestion::Field;
+        match field {
+            Field::ServiceGroup => self.service_group,
+            Field::Impact => self.impact,
+            Field::Urgency => self.urgency,
+            Field::Priority => self.priority,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -98,7 +137,19 @@ struct RawConfig {
     index: RawIndex,
     limits: RawLimits,
     digest: RawDigest,
+    triage: RawTriage,
     log: RawLog,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTriage {
+    severity_file: PathBuf,
+    on_create: bool,
+    neighbours: usize,
+    min_history: usize,
+    target_precision: f64,
+    thresholds: Thresholds,
 }
 
 #[derive(Debug, Deserialize)]
@@ -235,6 +286,7 @@ impl Config {
                 "index.dir is empty; set it or TRIAGEGATE_INDEX_DIR".into(),
             ));
         }
+        let triage = load_triage(raw.triage)?;
         Ok(Self {
             database: DatabaseConfig {
                 url,
@@ -247,11 +299,67 @@ impl Config {
                 max_ticket_attachments,
             },
             digest,
+            triage,
             log: LogConfig {
                 filter: raw.log.filter,
             },
         })
     }
+}
+
+fn load_triage(raw: RawTriage) -> Result<TriageConfig, Error> {
+    let text = if raw.severity_file.as_os_str().is_empty() {
+        DEFAULT_SEVERITY_TOML.to_string()
+    } else {
+        std::fs::read_to_string(&raw.severity_file).map_err(|source| Error::MissingFile {
+            path: raw.severity_file.clone(),
+            source,
+        })?
+    };
+    let parsed: RawSeverity = Figment::new()
+        .merge(Toml::string(&text))
+        .extract()
+        .map_err(|err| {
+            Error::Invalid(format!("severity matrix: {}", describe_figment_error(&err)))
+        })?;
+    let severity =
+        SeverityMatrix::from_raw(parsed).map_err(|err| Error::Invalid(err.to_string()))?;
+    let thresholds = raw.thresholds;
+    for (name, value) in [
+        ("service_group", thresholds.service_group),
+        ("impact", thresholds.impact),
+        ("urgency", thresholds.urgency),
+        ("priority", thresholds.priority),
+    ] {
+        if !(0.0..=1.0).contains(&value) {
+            return Err(Error::Invalid(format!(
+                "triage.thresholds.{name} is {value}; a confidence threshold lies in 0..=1"
+            )));
+        }
+    }
+    if !(0.5..=1.0).contains(&raw.target_precision) {
+        return Err(Error::Invalid(
+            "triage.target_precision must lie in 0.5..=1".into(),
+        ));
+    }
+    if raw.neighbours == 0 || raw.neighbours > 100 {
+        return Err(Error::Invalid(
+            "triage.neighbours must be within 1..=100".into(),
+        ));
+    }
+    let digest = {
+        use sha2::{Digest, Sha256};
+        hex::encode(Sha256::digest(text.as_bytes()))
+    };
+    Ok(TriageConfig {
+        severity: std::sync::Arc::new(severity),
+        severity_version: digest[..12].to_string(),
+        on_create: raw.on_create,
+        neighbours: raw.neighbours,
+        min_history: raw.min_history.max(2),
+        target_precision: raw.target_precision,
+        thresholds,
+    })
 }
 
 /// Turns `TRIAGEGATE_*` variables into dotted config keys; unknown names stop start-up because a

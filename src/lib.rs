@@ -15,7 +15,11 @@ pub mod digest;
 pub mod domain;
 /// HTTP adapter: JSON API, health, metrics, auth and errors.
 pub mod http;
+/// Similar past cases: the tantivy index on disk and how it follows the store.
+pub mod search;
 /// The database: SQLite or PostgreSQL behind one trait, with the audit chain.
 pub mod store;
 /// Tracing subscriber set-up.
 pub mod telemetry;
+/// Proposals: calibrated per-tenant models, the severity matrix, and the triage service.
+pub mod triage;

@@ -1,8 +1,10 @@
 //! `triagegate demo`: a ready-to-try service. Creates, if absent, the `demo` tenant, one user per
-//! role with known local credentials, and a few sample tickets; prints the credentials; serves.
+//! role with known local credentials, its past cases and a few open tickets with logs; prints the
+//! credentials; serves, and proposes for the open tickets as soon as the index is built.
 //! The credentials are public by design: bind the demo to localhost only.
 
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::Context;
 
@@ -47,7 +49,8 @@ pub async fn demo(config: Config) -> anyhow::Result<ExitCode> {
         .context("opening the database")?;
     seed(store.as_ref()).await?;
     print_credentials(&config);
-    let app = crate::app::App::build_with_store(config, store).await?;
+    let app = crate::app::App::build_with_store(config, store.clone()).await?;
+    tokio::spawn(triage_open_tickets(store, app.triage()));
     eprintln!("triagegate demo listening on http://{}", app.local_addr());
     app.run_until_stopped(async {
         let _ = tokio::signal::ctrl_c().await;
@@ -89,6 +92,7 @@ pub async fn seed(store: &dyn Store) -> anyhow::Result<()> {
         )?;
         store.create_user(&new, &actor).await?;
     }
+    import_cases(store, &tenant).await?;
     if created {
         for draft in sample_tickets()? {
             let limits = AttachmentLimits {
@@ -104,45 +108,89 @@ pub async fn seed(store: &dyn Store) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The demo's past cases and open tickets, written for the project (see demo/NOTICE.md); embedded
+/// so the binary runs from any directory.
+const DEMO_CASES: &[u8] = include_bytes!("../../demo/cases.csv");
+const DEMO_TICKETS: &str = include_str!("../../demo/tickets.json");
+
+#[derive(serde::Deserialize)]
+struct DemoTicket {
+    title: String,
+    description: String,
+    log_name: String,
+    log: String,
+}
+
 fn sample_tickets() -> anyhow::Result<Vec<TicketDraft>> {
-    let vpn_log = "2026-11-02T08:14:03Z vpn-gw01 charon[2211]: 10[IKE] received AUTHENTICATION_FAILED notify error\n\
-                   2026-11-02T08:14:09Z vpn-gw01 charon[2211]: 10[IKE] received AUTHENTICATION_FAILED notify error\n\
-                   2026-11-02T08:15:12Z vpn-gw01 charon[2211]: 11[CFG] certificate \"CN=vpn.demo.example\" expired on 2026-11-01\n";
-    let backup_log = "2026-11-03 01:00:00 INFO  job nightly-sql started\n\
-                      2026-11-03 01:42:17 ERROR job nightly-sql failed: disk quota exceeded on \\\\nas02\\backups (98% used)\n\
-                      2026-11-03 01:42:17 WARN  retention cleanup skipped\n";
-    Ok(vec![
-        TicketDraft {
-            title: "Remote staff cannot connect to VPN".into(),
-            description: Some(
-                "Since this morning nobody working from home can connect. The client shows \
-                 'authentication failed'."
-                    .into(),
-            ),
-            requester: Some("demo-requester".into()),
-            attachments: vec![NewAttachment::new(
-                "vpn-gw01.log",
-                None,
-                vpn_log.as_bytes().to_vec(),
-            )?],
-        },
-        TicketDraft {
-            title: "Nightly SQL backup failed".into(),
-            description: Some("The backup report e-mail says the nightly job failed.".into()),
-            requester: Some("demo-requester".into()),
-            attachments: vec![NewAttachment::new(
-                "backup.log",
-                None,
-                backup_log.as_bytes().to_vec(),
-            )?],
-        },
-        TicketDraft {
-            title: "New starter needs a laptop and accounts".into(),
-            description: Some("Maria Lopez starts on Monday in accounts.".into()),
-            requester: Some("demo-requester".into()),
-            attachments: vec![],
-        },
-    ])
+    let tickets: Vec<DemoTicket> =
+        serde_json::from_str(DEMO_TICKETS).context("demo/tickets.json is not valid")?;
+    tickets
+        .into_iter()
+        .map(|t| {
+            Ok(TicketDraft {
+                title: t.title,
+                description: Some(t.description),
+                requester: Some("demo-requester".into()),
+                attachments: vec![NewAttachment::new(&t.log_name, None, t.log.into_bytes())?],
+            })
+        })
+        .collect()
+}
+
+/// Imports the demo's past cases into the demo tenant; unchanged rows are left alone.
+async fn import_cases(
+    store: &dyn Store,
+    tenant: &crate::domain::tenant::Tenant,
+) -> anyhow::Result<()> {
+    let args = super::import::ImportArgs::defaults(DEMO_TENANT, "demo/cases.csv".into());
+    let summary =
+        super::import::import_bytes(DEMO_CASES, &args, tenant.id, store, &Actor::cli()).await?;
+    anyhow::ensure!(
+        summary.failed == 0,
+        "demo/cases.csv has {} bad rows",
+        summary.failed
+    );
+    Ok(())
+}
+
+/// Proposes for the demo's open tickets that have no suggestion yet, once the index is ready,
+/// so a newcomer sees suggestions with evidence at the first look.
+async fn triage_open_tickets(store: Arc<dyn Store>, triage: Arc<crate::triage::Triage>) {
+    for _ in 0..600 {
+        if triage.index().is_ready() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let Ok(tenant) = TenantSlug::parse(DEMO_TENANT) else {
+        return;
+    };
+    let Ok(tenant) = store.tenant_by_slug(&tenant).await else {
+        return;
+    };
+    let query = crate::store::TicketQuery {
+        visibility: crate::store::Visibility::AllTenants,
+        tenant: Some(tenant.id),
+        stage: Some(crate::domain::ticket::Stage::New),
+        priority: None,
+        service_group: None,
+        before: None,
+        limit: 100,
+    };
+    let Ok(tickets) = store.list_tickets(&query).await else {
+        return;
+    };
+    for ticket in tickets {
+        if store
+            .suggestions_for(ticket.id)
+            .await
+            .is_ok_and(|s| s.is_empty())
+        {
+            triage
+                .triage_or_record_failure(ticket.id, ticket.tenant_id)
+                .await;
+        }
+    }
 }
 
 fn print_credentials(config: &Config) {

@@ -1,9 +1,14 @@
-//! The command line: `serve`, `migrate`, `tenant`, `user`, `audit` and `demo`. Each command is a
+//! The command line: `serve`, `migrate`, `tenant`, `user`, `audit`, `import`, `reindex`, `demo`,
+//! `digest` and `eval`. Each command is a
 //! small function over the store; output meant for scripts goes to stdout, the rest to stderr.
 
 mod demo;
 mod digest;
 mod eval;
+mod eval_similar;
+mod eval_tickets;
+pub mod import;
+mod reindex;
 mod serve;
 mod users;
 
@@ -64,6 +69,10 @@ pub enum Command {
     /// Measures the service on evaluation data.
     #[command(subcommand)]
     Eval(EvalCommand),
+    /// Imports past cases of a tenant from a CSV export; safe to run again.
+    Import(import::ImportArgs),
+    /// Rebuilds the similar-case index from the database (the service must be stopped).
+    Reindex,
 }
 
 #[derive(Debug, Subcommand)]
@@ -76,6 +85,10 @@ pub enum EvalCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Group (or any label) proposals: accuracy, macro-F1, coverage, precision, calibration.
+    Tickets(eval_tickets::EvalTicketsArgs),
+    /// Similar-case retrieval on duplicate-linked reports: recall@k and MRR.
+    Similar(eval_similar::EvalSimilarArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -89,6 +102,12 @@ pub enum TenantCommand {
     },
     /// Lists tenants.
     List,
+    /// Lets a tenant's past cases join (or leave) the MSP-wide pool other pooled tenants search.
+    Pool {
+        slug: String,
+        #[arg(value_parser = ["on", "off"])]
+        state: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -157,6 +176,21 @@ pub async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        Command::Tenant(TenantCommand::Pool { slug, state }) => {
+            let store = store::connect(&config.database)
+                .await
+                .context("opening the database")?;
+            let slug = TenantSlug::parse(&slug)?;
+            let tenant = store
+                .set_shared_pool(&slug, state == "on", &Actor::cli())
+                .await?;
+            println!(
+                "tenant {}: shared pool {}",
+                tenant.slug,
+                if tenant.shared_pool { "on" } else { "off" }
+            );
+            Ok(ExitCode::SUCCESS)
+        }
         Command::User(UserCommand::Add(args)) => users::add(args, &config).await,
         Command::Audit(AuditCommand::Verify) => {
             let store = store::connect(&config.database)
@@ -182,6 +216,12 @@ pub async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
         }
         Command::Demo => demo::demo(config).await,
         Command::Eval(EvalCommand::Logs { data, json }) => eval::eval_logs(&data, json),
+        Command::Eval(EvalCommand::Tickets(args)) => {
+            eval_tickets::eval_tickets(args, &config).await
+        }
+        Command::Eval(EvalCommand::Similar(args)) => eval_similar::eval_similar(args).await,
+        Command::Import(args) => import::import(args, &config).await,
+        Command::Reindex => reindex::reindex(&config).await,
         Command::Digest {
             files,
             json,

@@ -3,6 +3,9 @@
 
 pub mod attachment;
 pub mod audit;
+pub mod case;
+pub mod severity;
+pub mod suggestion;
 pub mod tenant;
 pub mod ticket;
 pub mod user;
@@ -32,6 +35,11 @@ impl Actor {
     /// A signed-in user, by name.
     pub fn user(name: &str) -> Self {
         Self(format!("user:{name}"))
+    }
+
+    /// Work the service does on its own, such as triage after a ticket arrives.
+    pub fn system(task: &str) -> Self {
+        Self(format!("system:{task}"))
     }
 
     /// The command line run by the operator of the machine.

@@ -53,6 +53,8 @@ pub struct Tenant {
     pub id: TenantId,
     pub slug: TenantSlug,
     pub name: String,
+    /// Whether this tenant's past cases join the MSP-wide pool that other pooled tenants search.
+    pub shared_pool: bool,
     pub created_at: DateTime<Utc>,
 }
 

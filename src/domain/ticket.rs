@@ -364,6 +364,7 @@ mod tests {
             id: new.id,
             slug: new.slug,
             name: new.name,
+            shared_pool: false,
             created_at: new.created_at,
         };
         assert!(NewTicket::from_draft(tenant, draft("Disk full"), limits()).is_ok());

@@ -65,9 +65,17 @@ impl Role {
             Role::Admin => true,
             Role::L1 | Role::Approver => matches!(
                 action,
-                CreateTicket | ReadTicket | EditTicket | ReadTicketAudit
+                CreateTicket
+                    | ReadTicket
+                    | EditTicket
+                    | ReadTicketAudit
+                    | ReadSuggestions
+                    | RunTriage
             ),
-            Role::Qa => matches!(action, ReadTicket | ReadTicketAudit | VerifyAudit),
+            Role::Qa => matches!(
+                action,
+                ReadTicket | ReadTicketAudit | VerifyAudit | ReadSuggestions
+            ),
             Role::Requester => matches!(action, CreateTicket | ReadTicket),
         }
     }
@@ -87,6 +95,9 @@ pub enum Action {
     EditTicket,
     ReadTicketAudit,
     VerifyAudit,
+    /// Similar cases and the machine's suggestions: staff only, never the client's requester.
+    ReadSuggestions,
+    RunTriage,
 }
 
 impl Action {
@@ -97,6 +108,8 @@ impl Action {
             Action::EditTicket => "edit tickets",
             Action::ReadTicketAudit => "read a ticket's audit events",
             Action::VerifyAudit => "verify the audit chain",
+            Action::ReadSuggestions => "read similar cases and suggestions",
+            Action::RunTriage => "run triage",
         }
     }
 }

@@ -16,6 +16,8 @@ use crate::config::DatabaseConfig;
 use crate::domain::Actor;
 use crate::domain::attachment::{AttachmentContent, AttachmentId};
 use crate::domain::audit::AuditEvent;
+use crate::domain::case::{CaseRecord, ImportOutcome, ImportedCase};
+use crate::domain::suggestion::Suggestion;
 use crate::domain::tenant::{NewTenant, Tenant, TenantId, TenantSlug};
 use crate::domain::ticket::{
     NewTicket, Priority, Stage, Ticket, TicketDetail, TicketEdit, TicketId,
@@ -71,6 +73,12 @@ pub struct TicketQuery {
     pub limit: u32,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CaseStats {
+    pub count: u64,
+    pub last_change: Option<chrono::DateTime<chrono::Utc>>,
+}
+
 /// The outcome of walking the whole audit chain.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct ChainReport {
@@ -90,6 +98,13 @@ pub trait Store: Send + Sync {
     async fn create_tenant(&self, new: &NewTenant, actor: &Actor) -> Result<Tenant, Error>;
     async fn tenant_by_slug(&self, slug: &TenantSlug) -> Result<Tenant, Error>;
     async fn tenants(&self) -> Result<Vec<Tenant>, Error>;
+    /// Lets (or stops) a tenant's cases join the MSP-wide pool; returns the updated tenant.
+    async fn set_shared_pool(
+        &self,
+        slug: &TenantSlug,
+        shared: bool,
+        actor: &Actor,
+    ) -> Result<Tenant, Error>;
 
     async fn create_user(&self, new: &NewUser, actor: &Actor) -> Result<User, Error>;
     /// Returns the user holding this token hash, expired or not; callers check expiry.
@@ -110,6 +125,31 @@ pub trait Store: Send + Sync {
         ticket: TicketId,
         id: AttachmentId,
     ) -> Result<AttachmentContent, Error>;
+
+    /// Stores a past case as a closed ticket, keyed by the tenant and its external id: a new id
+    /// creates, changed content updates, identical content leaves the row and the audit alone.
+    async fn upsert_case(
+        &self,
+        case: &ImportedCase,
+        actor: &Actor,
+    ) -> Result<(ImportOutcome, CaseRecord), Error>;
+    /// Past cases (resolved or closed tickets) in id order after `after`, of one tenant or all.
+    async fn cases(
+        &self,
+        tenant: Option<TenantId>,
+        after: Option<TicketId>,
+        limit: u32,
+    ) -> Result<Vec<CaseRecord>, Error>;
+    /// How many past cases there are and when the last one changed: a cheap fingerprint that
+    /// tells the index its store changed under it (an import from another process).
+    async fn case_stats(&self) -> Result<CaseStats, Error>;
+    /// One past case by ticket id, if that ticket is resolved or closed.
+    async fn case(&self, id: TicketId) -> Result<Option<CaseRecord>, Error>;
+
+    /// Stores a suggestion and its audit event; suggestions are never edited afterwards.
+    async fn insert_suggestion(&self, suggestion: &Suggestion, actor: &Actor) -> Result<(), Error>;
+    /// The suggestions of a ticket, newest first.
+    async fn suggestions_for(&self, ticket: TicketId) -> Result<Vec<Suggestion>, Error>;
 
     /// Returns the audit events about one entity, oldest first.
     async fn audit_events_for(

@@ -7,6 +7,9 @@ use uuid::Uuid;
 use super::Error;
 use crate::domain::attachment::{AttachmentContent, AttachmentId, AttachmentMeta};
 use crate::domain::audit::AuditEvent;
+use crate::domain::case::CaseRecord;
+use crate::domain::severity::Level;
+use crate::domain::suggestion::{Suggestion, SuggestionId, SuggestionStatus};
 use crate::domain::tenant::{Tenant, TenantId, TenantSlug};
 use crate::domain::ticket::{NextStep, Priority, Stage, Ticket, TicketId};
 use crate::domain::user::{Role, TenantAccess, User, UserId};
@@ -16,6 +19,7 @@ pub struct TenantRow {
     pub tenant_id: Uuid,
     pub slug: String,
     pub name: String,
+    pub shared_pool: bool,
     pub created_at: DateTime<Utc>,
 }
 
@@ -26,6 +30,7 @@ impl TryFrom<TenantRow> for Tenant {
             id: TenantId(row.tenant_id),
             slug: TenantSlug::parse(&row.slug).map_err(|e| Error::Corrupt(e.to_string()))?,
             name: row.name,
+            shared_pool: row.shared_pool,
             created_at: row.created_at,
         })
     }
@@ -202,5 +207,89 @@ impl From<AuditRow> for AuditEvent {
             prev_hash: row.prev_hash,
             hash: row.hash,
         }
+    }
+}
+
+#[derive(Debug, sqlx::FromRow)]
+pub struct CaseRow {
+    pub ticket_id: Uuid,
+    pub tenant_id: Uuid,
+    pub external_id: Option<String>,
+    pub title: String,
+    pub description: String,
+    pub resolution: Option<String>,
+    pub service_group: Option<String>,
+    pub priority: Option<String>,
+    pub impact: Option<String>,
+    pub urgency: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub closed_at: Option<DateTime<Utc>>,
+}
+
+impl TryFrom<CaseRow> for CaseRecord {
+    type Error = Error;
+    fn try_from(row: CaseRow) -> Result<Self, Error> {
+        let corrupt = |e: crate::domain::FieldError| Error::Corrupt(e.to_string());
+        let level = |raw: Option<String>| {
+            raw.as_deref()
+                .map(Level::parse)
+                .transpose()
+                .map_err(corrupt)
+        };
+        Ok(CaseRecord {
+            id: TicketId(row.ticket_id),
+            tenant_id: TenantId(row.tenant_id),
+            external_id: row.external_id,
+            title: row.title,
+            description: row.description,
+            resolution: row.resolution.unwrap_or_default(),
+            service_group: row.service_group,
+            priority: row
+                .priority
+                .as_deref()
+                .map(Priority::parse)
+                .transpose()
+                .map_err(corrupt)?,
+            impact: level(row.impact)?,
+            urgency: level(row.urgency)?,
+            created_at: row.created_at,
+            closed_at: row.closed_at,
+        })
+    }
+}
+
+#[derive(Debug, sqlx::FromRow)]
+pub struct SuggestionRow {
+    pub suggestion_id: Uuid,
+    pub ticket_id: Uuid,
+    pub tenant_id: Uuid,
+    pub status: String,
+    pub proposer: String,
+    pub inputs_digest: String,
+    pub fields: String,
+    pub inputs: String,
+    pub error: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl TryFrom<SuggestionRow> for Suggestion {
+    type Error = Error;
+    fn try_from(row: SuggestionRow) -> Result<Self, Error> {
+        let corrupt = |what: &str, e: serde_json::Error| {
+            Error::Corrupt(format!("suggestion {} {what}: {e}", row.suggestion_id))
+        };
+        Ok(Suggestion {
+            id: SuggestionId(row.suggestion_id),
+            ticket_id: TicketId(row.ticket_id),
+            tenant_id: TenantId(row.tenant_id),
+            status: SuggestionStatus::parse(&row.status)
+                .ok_or_else(|| Error::Corrupt(format!("suggestion status {:?}", row.status)))?,
+            proposer: row.proposer.clone(),
+            inputs_digest: row.inputs_digest.clone(),
+            fields: serde_json::from_str(&row.fields).map_err(|e| corrupt("fields", e))?,
+            inputs: serde_json::from_str(&row.inputs).map_err(|e| corrupt("inputs", e))?,
+            error: row.error.clone(),
+            created_at: row.created_at,
+        })
     }
 }

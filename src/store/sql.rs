@@ -33,6 +33,24 @@ pub(super) const USER_BY_NAME: &str = "select u.user_id, u.name, u.role, u.all_t
     u.token_expires_at, ut.tenant_id from app_user u \
     left join user_tenant ut on ut.user_id = u.user_id where u.name = $1";
 
+/// Past cases: resolved or closed tickets, optionally of one tenant, in id order.
+pub(super) const LIST_CASES: &str = "select ticket_id, tenant_id, external_id, title, description, \
+    resolution, service_group, priority, impact, urgency, created_at, closed_at from ticket \
+    where stage in ('resolved', 'closed') and ($1 is null or tenant_id = $1) \
+    and ($2 is null or ticket_id > $2) order by ticket_id limit $3";
+
+pub(super) const CASE_BY_ID: &str = "select ticket_id, tenant_id, external_id, title, description, \
+    resolution, service_group, priority, impact, urgency, created_at, closed_at from ticket \
+    where stage in ('resolved', 'closed') and ticket_id = $1";
+
+pub(super) const CASE_BY_EXTERNAL_ID: &str = "select ticket_id, tenant_id, external_id, title, \
+    description, resolution, service_group, priority, impact, urgency, created_at, closed_at \
+    from ticket where tenant_id = $1 and external_id = $2";
+
+pub(super) const SUGGESTIONS_FOR: &str = "select suggestion_id, ticket_id, tenant_id, status, \
+    proposer, inputs_digest, fields, inputs, error, created_at from suggestion \
+    where ticket_id = $1 order by created_at desc, suggestion_id desc";
+
 pub(super) const AUDIT_FOR_ENTITY: &str = "select seq, event_id, tenant_id, actor, action, \
     entity_type, entity_id, payload, created_at, prev_hash, hash from audit_event \
     where entity_type = $1 and entity_id = $2 order by seq";
@@ -124,6 +142,7 @@ macro_rules! impl_sql_store {
                     id: new.id,
                     slug: new.slug.clone(),
                     name: new.name.clone(),
+                    shared_pool: false,
                     created_at: new.created_at,
                 })
             }
@@ -133,7 +152,7 @@ macro_rules! impl_sql_store {
                 slug: &$crate::domain::tenant::TenantSlug,
             ) -> Result<$crate::domain::tenant::Tenant, $crate::store::Error> {
                 let row: Option<$crate::store::rows::TenantRow> = sqlx::query_as(
-                    "select tenant_id, slug, name, created_at from tenant where slug = $1",
+                    "select tenant_id, slug, name, shared_pool, created_at from tenant where slug = $1",
                 )
                 .bind(slug.as_str())
                 .fetch_optional(self.pool())
@@ -149,10 +168,261 @@ macro_rules! impl_sql_store {
                 &self,
             ) -> Result<Vec<$crate::domain::tenant::Tenant>, $crate::store::Error> {
                 let rows: Vec<$crate::store::rows::TenantRow> = sqlx::query_as(
-                    "select tenant_id, slug, name, created_at from tenant order by slug",
+                    "select tenant_id, slug, name, shared_pool, created_at from tenant order by slug",
                 )
                 .fetch_all(self.pool())
                 .await?;
+                rows.into_iter().map(TryInto::try_into).collect()
+            }
+
+            async fn set_shared_pool(
+                &self,
+                slug: &$crate::domain::tenant::TenantSlug,
+                shared: bool,
+                actor: &$crate::domain::Actor,
+            ) -> Result<$crate::domain::tenant::Tenant, $crate::store::Error> {
+                let (_writer, mut tx) = self.begin_write().await?;
+                let row: Option<$crate::store::rows::TenantRow> = sqlx::query_as(
+                    "update tenant set shared_pool = $1 where slug = $2 \
+                     returning tenant_id, slug, name, shared_pool, created_at",
+                )
+                .bind(shared)
+                .bind(slug.as_str())
+                .fetch_optional(&mut *tx)
+                .await?;
+                let tenant: $crate::domain::tenant::Tenant = row
+                    .ok_or_else(|| $crate::store::Error::NotFound {
+                        entity: "tenant",
+                        id: slug.to_string(),
+                    })?
+                    .try_into()?;
+                let event = $crate::domain::audit::NewAuditEvent::new(
+                    Some(tenant.id),
+                    actor,
+                    "tenant.shared_pool_set",
+                    "tenant",
+                    tenant.id.0,
+                    serde_json::json!({ "shared_pool": shared }),
+                );
+                Self::append_audit(&mut tx, event).await?;
+                tx.commit().await?;
+                Ok(tenant)
+            }
+
+            #[tracing::instrument(skip_all, fields(case = %case.external_id))]
+            async fn upsert_case(
+                &self,
+                case: &$crate::domain::case::ImportedCase,
+                actor: &$crate::domain::Actor,
+            ) -> Result<
+                ($crate::domain::case::ImportOutcome, $crate::domain::case::CaseRecord),
+                $crate::store::Error,
+            > {
+                use $crate::domain::case::{CaseRecord, ImportOutcome};
+                let (_writer, mut tx) = self.begin_write().await?;
+                let existing: Option<$crate::store::rows::CaseRow> =
+                    sqlx::query_as($crate::store::sql::CASE_BY_EXTERNAL_ID)
+                        .bind(case.tenant_id.0)
+                        .bind(&case.external_id)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                let existing: Option<CaseRecord> = existing.map(TryInto::try_into).transpose()?;
+                let now = $crate::domain::now();
+                let (outcome, id) = match &existing {
+                    Some(stored) if case.same_content(stored) => {
+                        tx.rollback().await?;
+                        return Ok((ImportOutcome::Unchanged, stored.clone()));
+                    }
+                    Some(stored) => {
+                        sqlx::query(
+                            "update ticket set title = $1, description = $2, service_group = $3, \
+                             priority = $4, impact = $5, urgency = $6, resolution = $7, \
+                             created_at = $8, closed_at = $9, resolved_at = $9, updated_at = $10, \
+                             stage = 'closed' where ticket_id = $11",
+                        )
+                        .bind(&case.title)
+                        .bind(&case.description)
+                        .bind(&case.service_group)
+                        .bind(case.priority.map(|p| p.as_str()))
+                        .bind(case.impact.map(|l| l.as_str()))
+                        .bind(case.urgency.map(|l| l.as_str()))
+                        .bind(&case.resolution)
+                        .bind(case.created_at)
+                        .bind(case.closed_at)
+                        .bind(now)
+                        .bind(stored.id.0)
+                        .execute(&mut *tx)
+                        .await?;
+                        (ImportOutcome::Updated, stored.id)
+                    }
+                    None => {
+                        sqlx::query(
+                            "insert into ticket (ticket_id, tenant_id, external_id, title, \
+                             description, stage, priority, service_group, impact, urgency, \
+                             resolution, created_at, updated_at, resolved_at, closed_at) \
+                             values ($1, $2, $3, $4, $5, 'closed', $6, $7, $8, $9, $10, $11, $12, \
+                             $13, $13)",
+                        )
+                        .bind(case.id.0)
+                        .bind(case.tenant_id.0)
+                        .bind(&case.external_id)
+                        .bind(&case.title)
+                        .bind(&case.description)
+                        .bind(case.priority.map(|p| p.as_str()))
+                        .bind(&case.service_group)
+                        .bind(case.impact.map(|l| l.as_str()))
+                        .bind(case.urgency.map(|l| l.as_str()))
+                        .bind(&case.resolution)
+                        .bind(case.created_at)
+                        .bind(now)
+                        .bind(case.closed_at)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err($crate::store::conflict_if_unique(format!(
+                            "case {}",
+                            case.external_id
+                        )))?;
+                        (ImportOutcome::Created, case.id)
+                    }
+                };
+                let event = $crate::domain::audit::NewAuditEvent::new(
+                    Some(case.tenant_id),
+                    actor,
+                    match outcome {
+                        ImportOutcome::Created => "case.imported",
+                        _ => "case.reimported",
+                    },
+                    "ticket",
+                    id,
+                    serde_json::json!({
+                        "external_id": case.external_id,
+                        "service_group": case.service_group,
+                        "priority": case.priority.map(|p| p.as_str()),
+                        "title": case.title,
+                    }),
+                );
+                Self::append_audit(&mut tx, event).await?;
+                tx.commit().await?;
+                let mut record = case.record();
+                record.id = id;
+                Ok((outcome, record))
+            }
+
+            async fn cases(
+                &self,
+                tenant: Option<$crate::domain::tenant::TenantId>,
+                after: Option<$crate::domain::ticket::TicketId>,
+                limit: u32,
+            ) -> Result<Vec<$crate::domain::case::CaseRecord>, $crate::store::Error> {
+                let rows: Vec<$crate::store::rows::CaseRow> =
+                    sqlx::query_as($crate::store::sql::LIST_CASES)
+                        .bind(tenant.map(|t| t.0))
+                        .bind(after.map(|t| t.0))
+                        .bind(i64::from(limit))
+                        .fetch_all(self.pool())
+                        .await?;
+                rows.into_iter().map(TryInto::try_into).collect()
+            }
+
+            async fn case_stats(&self) -> Result<$crate::store::CaseStats, $crate::store::Error> {
+                let (count, last_change): (i64, Option<chrono::DateTime<chrono::Utc>>) =
+                    sqlx::query_as(
+                        "select count(*), max(updated_at) from ticket \
+                         where stage in ('resolved', 'closed')",
+                    )
+                    .fetch_one(self.pool())
+                    .await?;
+                Ok($crate::store::CaseStats {
+                    count: u64::try_from(count).unwrap_or(0),
+                    last_change,
+                })
+            }
+
+            async fn case(
+                &self,
+                id: $crate::domain::ticket::TicketId,
+            ) -> Result<Option<$crate::domain::case::CaseRecord>, $crate::store::Error> {
+                let row: Option<$crate::store::rows::CaseRow> =
+                    sqlx::query_as($crate::store::sql::CASE_BY_ID)
+                        .bind(id.0)
+                        .fetch_optional(self.pool())
+                        .await?;
+                row.map(TryInto::try_into).transpose()
+            }
+
+            #[tracing::instrument(skip_all, fields(ticket.id = %suggestion.ticket_id))]
+            async fn insert_suggestion(
+                &self,
+                suggestion: &$crate::domain::suggestion::Suggestion,
+                actor: &$crate::domain::Actor,
+            ) -> Result<(), $crate::store::Error> {
+                let fields = serde_json::to_string(&suggestion.fields)
+                    .map_err(|e| $crate::store::Error::Corrupt(e.to_string()))?;
+                let inputs = serde_json::to_string(&suggestion.inputs)
+                    .map_err(|e| $crate::store::Error::Corrupt(e.to_string()))?;
+                let (_writer, mut tx) = self.begin_write().await?;
+                sqlx::query(
+                    "insert into suggestion (suggestion_id, ticket_id, tenant_id, status, proposer, \
+                     inputs_digest, fields, inputs, error, created_at) \
+                     values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                )
+                .bind(suggestion.id.0)
+                .bind(suggestion.ticket_id.0)
+                .bind(suggestion.tenant_id.0)
+                .bind(suggestion.status.as_str())
+                .bind(&suggestion.proposer)
+                .bind(&suggestion.inputs_digest)
+                .bind(&fields)
+                .bind(&inputs)
+                .bind(suggestion.error.as_deref())
+                .bind(suggestion.created_at)
+                .execute(&mut *tx)
+                .await?;
+                // The audit event names each field's value and confidence so the chain alone
+                // shows what the machine proposed; the evidence stays in the suggestion row.
+                let summary: serde_json::Map<String, serde_json::Value> = suggestion
+                    .fields
+                    .iter()
+                    .map(|(field, p)| {
+                        (
+                            field.as_str().to_string(),
+                            serde_json::json!({
+                                "value": p.value,
+                                "confidence": p.confidence,
+                                "abstained": p.abstained,
+                                "source": p.source,
+                            }),
+                        )
+                    })
+                    .collect();
+                let event = $crate::domain::audit::NewAuditEvent::new(
+                    Some(suggestion.tenant_id),
+                    actor,
+                    "suggestion.created",
+                    "suggestion",
+                    suggestion.id.0,
+                    serde_json::json!({
+                        "ticket_id": suggestion.ticket_id,
+                        "status": suggestion.status.as_str(),
+                        "proposer": suggestion.proposer,
+                        "inputs_digest": suggestion.inputs_digest,
+                        "fields": summary,
+                    }),
+                );
+                Self::append_audit(&mut tx, event).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn suggestions_for(
+                &self,
+                ticket: $crate::domain::ticket::TicketId,
+            ) -> Result<Vec<$crate::domain::suggestion::Suggestion>, $crate::store::Error> {
+                let rows: Vec<$crate::store::rows::SuggestionRow> =
+                    sqlx::query_as($crate::store::sql::SUGGESTIONS_FOR)
+                        .bind(ticket.0)
+                        .fetch_all(self.pool())
+                        .await?;
                 rows.into_iter().map(TryInto::try_into).collect()
             }
 

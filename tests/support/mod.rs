@@ -206,6 +206,12 @@ pub fn test_config(db: &TestDb, extra: &[(&str, &str)]) -> Config {
             "TRIAGEGATE_INDEX_DIR".to_string(),
             db.dir().join("index").display().to_string(),
         ),
+        // Tests that count audit events need to know every write; the triage tests turn the
+        // background triage of new tickets back on.
+        (
+            "TRIAGEGATE_TRIAGE__ON_CREATE".to_string(),
+            "false".to_string(),
+        ),
     ];
     env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
     Config::load_with_env(None, env).expect("test config")
@@ -277,6 +283,7 @@ pub struct TestApp {
     pub store: Arc<dyn Store>,
     pub seeded: Seeded,
     pub db: TestDb,
+    pub triage: Arc<triagegate::triage::Triage>,
 }
 
 /// Starts the real app on a fresh database and seeds it.
@@ -298,6 +305,7 @@ pub async fn spawn_app_with(backend: Backend, extra: &[(&str, &str)]) -> TestApp
     let app = App::build_with_store(config, store.clone())
         .await
         .expect("app builds");
+    let triage = app.triage();
     let base = format!("http://{}", app.local_addr());
     tokio::spawn(app.run_until_stopped(std::future::pending()));
     TestApp {
@@ -309,6 +317,7 @@ pub async fn spawn_app_with(backend: Backend, extra: &[(&str, &str)]) -> TestApp
         store,
         seeded,
         db,
+        triage,
     }
 }
 
@@ -383,6 +392,44 @@ impl TestApp {
             .await
             .expect("request");
         assert_eq!(alive.status(), 200, "the process keeps serving");
+    }
+
+    /// Imports past cases into `tenant` from CSV text with the default columns, then makes them
+    /// searchable at once (the service alone would notice within seconds).
+    pub async fn import_cases(
+        &self,
+        tenant: &str,
+        csv: &[u8],
+    ) -> triagegate::cli::import::ImportSummary {
+        let slug = TenantSlug::parse(tenant).expect("slug");
+        let tenant_row = self.store.tenant_by_slug(&slug).await.expect("tenant");
+        let args = triagegate::cli::import::ImportArgs::defaults(tenant, "cases.csv".into());
+        let summary = triagegate::cli::import::import_bytes(
+            csv,
+            &args,
+            tenant_row.id,
+            self.store.as_ref(),
+            &Actor::cli(),
+        )
+        .await
+        .expect("import");
+        self.triage.resync().await.expect("index rebuilt");
+        summary
+    }
+
+    pub async fn post_json(
+        &self,
+        token: &str,
+        path: &str,
+        body: &serde_json::Value,
+    ) -> reqwest::Response {
+        self.client
+            .post(self.url(path))
+            .bearer_auth(token)
+            .json(body)
+            .send()
+            .await
+            .expect("request")
     }
 
     pub async fn ticket_count(&self) -> i64 {

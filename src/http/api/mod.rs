@@ -4,6 +4,7 @@ mod audit;
 mod ticket_input;
 mod ticket_view;
 mod tickets;
+mod triage;
 
 use axum::Router;
 
@@ -13,4 +14,5 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .merge(tickets::router())
         .merge(audit::router())
+        .merge(triage::router())
 }

@@ -50,6 +50,12 @@ async fn create(
         .store
         .create_ticket(&new, &Actor::user(&caller.name))
         .await?;
+    if state.config.triage.on_create {
+        // Proposed in the background once the ticket is stored; the answer does not wait for it.
+        let triage = state.triage.clone();
+        let (ticket_id, tenant_id) = (detail.ticket.id, detail.ticket.tenant_id);
+        tokio::spawn(async move { triage.triage_or_record_failure(ticket_id, tenant_id).await });
+    }
     let location = format!("/api/v1/tickets/{}", detail.ticket.id);
     let mut response = (StatusCode::CREATED, Json(TicketView::detail(detail))).into_response();
     if let Ok(value) = HeaderValue::from_str(&location) {

@@ -1,0 +1,365 @@
+//! Triage of one ticket, end to end and offline: read the ticket and its logs from the store,
+//! digest the logs, find similar past cases, get the tenant's calibrated models (trained on
+//! demand and cached until its history changes), propose, and store the suggestion with its
+//! audit event. It never changes the ticket.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use serde_json::json;
+
+use super::logs::LogEvidence;
+use super::models::{MODEL_VERSION, NeighbourLists, TenantModels};
+use super::proposer::{ProposalInput, propose};
+use super::text_model::ModelConfig;
+use crate::config::Config;
+use crate::digest::DigestOptions;
+use crate::domain::Actor;
+use crate::domain::case::CaseRecord;
+use crate::domain::suggestion::{Suggestion, SuggestionStatus};
+use crate::domain::tenant::{Tenant, TenantId};
+use crate::domain::ticket::{TicketDetail, TicketId};
+use crate::search::{CaseIndex, Hit, IndexError, SimilarQuery};
+use crate::store::{self, Store};
+
+/// Past cases a tenant's models learn from at most: the most recent ones.
+const MAX_HISTORY: usize = 20_000;
+/// Neighbours looked up per history case while calibrating.
+const TRAINING_NEIGHBOURS: usize = 20;
+
+#[derive(Debug, thiserror::Error)]
+pub enum TriageError {
+    #[error(transparent)]
+    Store(#[from] store::Error),
+    #[error("triage task failed: {0}")]
+    Task(String),
+}
+
+/// What a ticket's similar cases were found from.
+pub struct Similar {
+    pub hits: Vec<Hit>,
+    pub logs: LogEvidence,
+    /// Why there are no hits although there may be past cases (index rebuilding), if so.
+    pub unavailable: Option<String>,
+}
+
+struct CachedModels {
+    generation: u64,
+    models: Arc<TenantModels>,
+}
+
+pub struct Triage {
+    store: Arc<dyn Store>,
+    index: CaseIndex,
+    config: Arc<Config>,
+    model_config: ModelConfig,
+    cache: Mutex<HashMap<TenantId, CachedModels>>,
+    /// Bumped per tenant whenever its history changes; cached models of an older generation
+    /// are retrained.
+    generations: Mutex<HashMap<TenantId, u64>>,
+    /// Bumped for all tenants at once.
+    epoch: std::sync::atomic::AtomicU64,
+    /// One training at a time: training is CPU-bound and two of the same tenant would repeat it.
+    training: tokio::sync::Mutex<()>,
+}
+
+impl Triage {
+    pub fn new(store: Arc<dyn Store>, index: CaseIndex, config: Arc<Config>) -> Self {
+        Self {
+            store,
+            index,
+            config,
+            model_config: ModelConfig::default(),
+            cache: Mutex::new(HashMap::new()),
+            generations: Mutex::new(HashMap::new()),
+            epoch: std::sync::atomic::AtomicU64::new(0),
+            training: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    pub fn index(&self) -> &CaseIndex {
+        &self.index
+    }
+
+    /// The proposer's name and version as recorded with each suggestion.
+    pub fn proposer(&self) -> String {
+        format!(
+            "retrieval {MODEL_VERSION} severity:{}",
+            self.config.triage.severity_version
+        )
+    }
+
+    /// Called after the store committed new or changed past cases of a tenant: indexes them and
+    /// marks the tenant's models stale.
+    pub async fn cases_changed(
+        &self,
+        tenant: TenantId,
+        cases: &[CaseRecord],
+    ) -> Result<(), IndexError> {
+        if let Ok(mut generations) = self.generations.lock() {
+            *generations.entry(tenant).or_default() += 1;
+        }
+        if cases.is_empty() {
+            return Ok(());
+        }
+        let docs = cases
+            .iter()
+            .map(|case| crate::search::sync::indexed_case(case, Vec::new()))
+            .collect();
+        self.index.upsert(docs).await
+    }
+
+    /// Marks every tenant's models stale, e.g. after the index was rebuilt from a store that
+    /// changed under it.
+    pub fn forget_all_models(&self) {
+        self.epoch.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Rebuilds the index from the store now and drops every trained model; for callers that
+    /// changed past cases in bulk (tests, the demo) and want them searchable at once.
+    pub async fn resync(&self) -> Result<u64, crate::search::sync::SyncError> {
+        let cases = crate::search::sync::rebuild(&self.index, self.store.as_ref(), &|_| {}).await?;
+        self.forget_all_models();
+        Ok(cases)
+    }
+
+    fn generation(&self, tenant: TenantId) -> u64 {
+        let own = self
+            .generations
+            .lock()
+            .map(|g| g.get(&tenant).copied().unwrap_or(0))
+            .unwrap_or(0);
+        own + self.epoch.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// The tenant's models, trained now if none are cached for its current history.
+    pub async fn models_for(&self, tenant: TenantId) -> Result<Arc<TenantModels>, TriageError> {
+        if let Some(models) = self.cached(tenant) {
+            return Ok(models);
+        }
+        let _training = self.training.lock().await;
+        if let Some(models) = self.cached(tenant) {
+            return Ok(models);
+        }
+        let generation = self.generation(tenant);
+        let history = self.history(tenant).await?;
+        let neighbours = self.history_neighbours(tenant, &history).await;
+        let matrix = self.config.triage.severity.clone();
+        let min_history = self.config.triage.min_history;
+        let target = self.config.triage.target_precision;
+        let config = self.model_config.clone();
+        let started = std::time::Instant::now();
+        let models = tokio::task::spawn_blocking(move || {
+            TenantModels::train(&history, &neighbours, &matrix, min_history, target, &config)
+        })
+        .await
+        .map_err(|e| TriageError::Task(e.to_string()))?;
+        tracing::info!(
+            tenant = %tenant.0,
+            cases = models.cases,
+            fields = models.fields.len(),
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "trained the tenant's proposal models"
+        );
+        let models = Arc::new(models);
+        if let Ok(mut cache) = self.cache.lock() {
+            cache.insert(
+                tenant,
+                CachedModels {
+                    generation,
+                    models: models.clone(),
+                },
+            );
+        }
+        Ok(models)
+    }
+
+    fn cached(&self, tenant: TenantId) -> Option<Arc<TenantModels>> {
+        let generation = self.generation(tenant);
+        let cache = self.cache.lock().ok()?;
+        cache
+            .get(&tenant)
+            .filter(|c| c.generation == generation)
+            .map(|c| c.models.clone())
+    }
+
+    async fn history(&self, tenant: TenantId) -> Result<Vec<CaseRecord>, TriageError> {
+        let mut history = Vec::new();
+        let mut after = None;
+        loop {
+            let page = self.store.cases(Some(tenant), after, 5_000).await?;
+            let Some(last) = page.last() else { break };
+            after = Some(last.id);
+            history.extend(page);
+        }
+        history.sort_by_key(|case| case.created_at);
+        if history.len() > MAX_HISTORY {
+            history.drain(..history.len() - MAX_HISTORY);
+        }
+        Ok(history)
+    }
+
+    /// The similar cases of each history case (never itself), from the index; empty when the
+    /// index is not ready, and then the models are trained without neighbour evidence.
+    async fn history_neighbours(&self, tenant: TenantId, history: &[CaseRecord]) -> NeighbourLists {
+        if !self.index.is_ready() || history.is_empty() {
+            return Vec::new();
+        }
+        let index = self.index.clone();
+        let queries: Vec<SimilarQuery> = history
+            .iter()
+            .map(|case| SimilarQuery {
+                tenants: vec![tenant.0.to_string()],
+                title: case.title.clone(),
+                description: case.description.clone(),
+                templates: Vec::new(),
+                created_before: None,
+                exclude_case: Some(case.id.0.to_string()),
+            })
+            .collect();
+        let positions: HashMap<String, usize> = history
+            .iter()
+            .enumerate()
+            .map(|(i, case)| (case.id.0.to_string(), i))
+            .collect();
+        let result = tokio::task::spawn_blocking(move || {
+            queries
+                .iter()
+                .map(|query| {
+                    index.search_now(query, TRAINING_NEIGHBOURS).map(|hits| {
+                        hits.iter()
+                            .filter_map(|hit| positions.get(&hit.case_id).map(|&i| (i, hit.score)))
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect::<Result<NeighbourLists, IndexError>>()
+        })
+        .await;
+        match result {
+            Ok(Ok(lists)) => lists,
+            Ok(Err(err)) => {
+                tracing::warn!(error = %err, "no neighbours for calibration; training on text alone");
+                Vec::new()
+            }
+            Err(err) => {
+                tracing::warn!(error = %err, "neighbour lookup task failed");
+                Vec::new()
+            }
+        }
+    }
+
+    /// The tenants whose cases a tenant's query may see: its own, plus every pooled tenant when
+    /// it is pooled itself.
+    async fn query_tenants(&self, tenant: &Tenant) -> Result<Vec<String>, TriageError> {
+        if !tenant.shared_pool {
+            return Ok(vec![tenant.id.0.to_string()]);
+        }
+        Ok(self
+            .store
+            .tenants()
+            .await?
+            .into_iter()
+            .filter(|t| t.shared_pool || t.id == tenant.id)
+            .map(|t| t.id.0.to_string())
+            .collect())
+    }
+
+    /// Digests the ticket's logs and finds its similar past cases.
+    pub async fn similar(&self, detail: &TicketDetail, k: usize) -> Result<Similar, TriageError> {
+        let ticket = &detail.ticket;
+        let mut files = Vec::with_capacity(detail.attachments.len());
+        for meta in &detail.attachments {
+            let content = self.store.attachment(ticket.id, meta.id).await?;
+            files.push((meta.clone(), content.content));
+        }
+        let options = DigestOptions::from_config(&self.config.digest);
+        let logs =
+            tokio::task::spawn_blocking(move || LogEvidence::from_attachments(&files, options))
+                .await
+                .map_err(|e| TriageError::Task(e.to_string()))?;
+        let tenant = self.store.tenant_by_slug(&ticket.tenant).await?;
+        let query = SimilarQuery {
+            tenants: self.query_tenants(&tenant).await?,
+            title: ticket.title.clone(),
+            description: ticket.description.clone(),
+            templates: logs.query_templates(),
+            created_before: None,
+            exclude_case: Some(ticket.id.0.to_string()),
+        };
+        let (hits, unavailable) = match self.index.search(query, k).await {
+            Ok(hits) => (hits, None),
+            Err(err) => {
+                tracing::warn!(error = %err, "similar cases unavailable");
+                (Vec::new(), Some(err.to_string()))
+            }
+        };
+        Ok(Similar {
+            hits,
+            logs,
+            unavailable,
+        })
+    }
+
+    /// Proposes for the ticket and stores the suggestion; the ticket itself is left alone.
+    #[tracing::instrument(skip_all, fields(ticket.id = %id))]
+    pub async fn triage(&self, id: TicketId, actor: &Actor) -> Result<Suggestion, TriageError> {
+        let detail = self.store.ticket(id).await?;
+        let similar = self.similar(&detail, self.config.triage.neighbours).await?;
+        let models = self.models_for(detail.ticket.tenant_id).await?;
+        let ticket = &detail.ticket;
+        let text = format!("{}\n{}", ticket.title, ticket.description);
+        let templates = similar.logs.query_templates();
+        let rule_text = format!("{text}\n{}", templates.join("\n"));
+        let fields = propose(&ProposalInput {
+            text: &text,
+            rule_text: &rule_text,
+            neighbours: &similar.hits,
+            models: &models,
+            matrix: &self.config.triage.severity,
+            thresholds: &self.config.triage.thresholds,
+            min_history: self.config.triage.min_history,
+        });
+        let inputs = json!({
+            "title": ticket.title,
+            "description_sha256": sha256_hex(ticket.description.as_bytes()),
+            "attachments": similar.logs.attachments,
+            "attachment_sha256": detail.attachments.iter().map(|a| a.sha256.as_str()).collect::<Vec<_>>(),
+            "templates_used": templates.len(),
+            "neighbours": similar.hits.iter().map(|h| json!({"case_id": h.case_id, "score": h.score})).collect::<Vec<_>>(),
+            "index_unavailable": similar.unavailable,
+            "history_cases": models.cases,
+            "trained_fields": models.fields.keys().map(|f| f.as_str()).collect::<Vec<_>>(),
+            "thresholds": {
+                "service_group": self.config.triage.thresholds.service_group,
+                "impact": self.config.triage.thresholds.impact,
+                "urgency": self.config.triage.thresholds.urgency,
+                "priority": self.config.triage.thresholds.priority,
+            },
+        });
+        let suggestion =
+            Suggestion::new(ticket.id, ticket.tenant_id, self.proposer(), inputs, fields);
+        self.store.insert_suggestion(&suggestion, actor).await?;
+        Ok(suggestion)
+    }
+
+    /// Triage in the background after a ticket was created. A failure is stored as a failed
+    /// suggestion so the ticket shows it rather than silently lacking one.
+    pub async fn triage_or_record_failure(&self, id: TicketId, tenant: TenantId) {
+        let actor = Actor::system("triage");
+        if let Err(err) = self.triage(id, &actor).await {
+            tracing::error!(ticket.id = %id, error = %err, "triage failed");
+            let mut failed =
+                Suggestion::new(id, tenant, self.proposer(), json!({}), Default::default());
+            failed.status = SuggestionStatus::Failed;
+            failed.error = Some(err.to_string());
+            if let Err(err) = self.store.insert_suggestion(&failed, &actor).await {
+                tracing::error!(ticket.id = %id, error = %err, "cannot record the failed triage");
+            }
+        }
+    }
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(Sha256::digest(bytes))
+}
