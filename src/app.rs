@@ -70,6 +70,7 @@ impl App {
         tokio::spawn(crate::search::sync::supervise(
             index,
             store.clone(),
+            config.index.check_every,
             move || after_rebuild.forget_all_models(),
         ));
         let state = AppState {

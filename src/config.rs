@@ -113,6 +113,8 @@ pub struct HttpConfig {
 #[derive(Debug, Clone)]
 pub struct IndexConfig {
     pub dir: PathBuf,
+    /// How often the service checks that the index is whole and in step with the store.
+    pub check_every: std::time::Duration,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -177,6 +179,7 @@ struct RawHttp {
 #[serde(deny_unknown_fields)]
 struct RawIndex {
     dir: PathBuf,
+    check_seconds: u64,
 }
 
 #[derive(Debug, Deserialize)]
@@ -293,7 +296,10 @@ impl Config {
                 max_connections: raw.database.max_connections,
             },
             http: HttpConfig { listen },
-            index: IndexConfig { dir: raw.index.dir },
+            index: IndexConfig {
+                dir: raw.index.dir,
+                check_every: std::time::Duration::from_secs(raw.index.check_seconds.max(1)),
+            },
             limits: Limits {
                 max_attachment,
                 max_ticket_attachments,

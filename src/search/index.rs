@@ -101,6 +101,8 @@ enum Op {
     Upsert(Vec<IndexedCase>, oneshot::Sender<Result<(), IndexError>>),
     Reset(oneshot::Sender<Result<(), IndexError>>),
     MarkReady(oneshot::Sender<Result<(), IndexError>>),
+    /// Stops the writer after the operations queued before it.
+    Close,
 }
 
 struct Shared {
@@ -119,6 +121,7 @@ struct Shared {
 pub struct CaseIndex {
     shared: Arc<Shared>,
     ops: std::sync::mpsc::Sender<Op>,
+    writer: Arc<std::sync::Mutex<Option<std::thread::JoinHandle<()>>>>,
 }
 
 impl CaseIndex {
@@ -151,14 +154,32 @@ impl CaseIndex {
         });
         let (ops, receiver) = std::sync::mpsc::channel();
         let thread_shared = shared.clone();
-        std::thread::Builder::new()
+        let handle = std::thread::Builder::new()
             .name("case-index-writer".into())
             .spawn(move || writer_loop(thread_shared, writer, receiver))
             .map_err(|source| IndexError::Io {
                 path: dir.to_path_buf(),
                 source,
             })?;
-        Ok((Self { shared, ops }, needs_rebuild))
+        let writer = Arc::new(std::sync::Mutex::new(Some(handle)));
+        Ok((
+            Self {
+                shared,
+                ops,
+                writer,
+            },
+            needs_rebuild,
+        ))
+    }
+
+    /// Stops the writer and waits for it, so that once the last clone is gone the folder is
+    /// free for another owner at once (a CLI command after the service, or a test).
+    pub async fn close(self) {
+        let _ = self.ops.send(Op::Close);
+        let handle = self.writer.lock().ok().and_then(|mut h| h.take());
+        if let Some(handle) = handle {
+            let _ = tokio::task::spawn_blocking(move || handle.join()).await;
+        }
     }
 
     /// Adds or replaces cases (by case id) and makes them searchable before returning.
@@ -238,7 +259,13 @@ impl CaseIndex {
     }
 
     fn report_broken(&self, err: &IndexError) {
-        if matches!(err, IndexError::Tantivy(_) | IndexError::Io { .. }) {
+        if matches!(
+            err,
+            IndexError::Tantivy(_)
+                | IndexError::Io { .. }
+                | IndexError::Query(_)
+                | IndexError::SearchFailed(_)
+        ) {
             tracing::error!(error = %err, "similar-case index failed; rebuilding it from the store");
             self.request_rebuild();
         }
@@ -385,6 +412,7 @@ fn writer_loop(
                 });
                 let _ = reply.send(result);
             }
+            Op::Close => break,
             Op::MarkReady(reply) => {
                 let marker = shared.folder.join(READY_MARKER);
                 let result = std::fs::write(&marker, format!("schema {SCHEMA_VERSION}\n")).map_err(

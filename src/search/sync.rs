@@ -12,8 +12,6 @@ use crate::store::{self, CaseStats, Store};
 
 /// Cases read from the store and sent to the writer per batch.
 const BATCH: u32 = 2_000;
-/// How often the supervisor checks that the folder is still complete.
-const CHECK_EVERY: Duration = Duration::from_secs(15);
 
 #[derive(Debug, thiserror::Error)]
 pub enum SyncError {
@@ -75,6 +73,7 @@ pub async fn rebuild(
 pub async fn supervise(
     index: CaseIndex,
     store: Arc<dyn Store>,
+    check_every: Duration,
     rebuilt: impl Fn() + Send + Sync + 'static,
 ) {
     let quiet = |_: u64| {};
@@ -106,7 +105,7 @@ pub async fn supervise(
         known = stats;
         tokio::select! {
             () = index.rebuild_requested() => {}
-            () = tokio::time::sleep(CHECK_EVERY) => {}
+            () = tokio::time::sleep(check_every) => {}
         }
     }
 }

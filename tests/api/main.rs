@@ -9,3 +9,4 @@ mod auth;
 mod bad_input;
 mod health;
 mod tickets;
+mod triage;

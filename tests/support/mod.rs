@@ -212,6 +212,11 @@ pub fn test_config(db: &TestDb, extra: &[(&str, &str)]) -> Config {
             "TRIAGEGATE_TRIAGE__ON_CREATE".to_string(),
             "false".to_string(),
         ),
+        // Notices a deleted index within a second instead of fifteen.
+        (
+            "TRIAGEGATE_INDEX__CHECK_SECONDS".to_string(),
+            "1".to_string(),
+        ),
     ];
     env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
     Config::load_with_env(None, env).expect("test config")
