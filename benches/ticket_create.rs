@@ -1,7 +1,8 @@
 //! Tickets created per second through the HTTP API, each with one 100 KiB log attached, on
 //! SQLite and (when `TRIAGEGATE_TEST_POSTGRES_URL` is set) PostgreSQL.
 //!
-//! Run: `cargo bench --bench ticket_create` (env `BENCH_TICKETS`, `BENCH_CONCURRENCY` to vary).
+//! Run: `cargo bench --bench ticket_create` (env `BENCH_TICKETS`, `BENCH_CONCURRENCY` to vary;
+//! `BENCH_TRIAGE_ON_CREATE=false` leaves out the background triage of each new ticket).
 //! Client and server share this process and the machine's cores, as they would on one host.
 
 #[path = "../tests/support/mod.rs"]
@@ -52,7 +53,10 @@ struct Outcome {
 
 async fn run(backend: Backend, tickets: usize, concurrency: usize) -> Outcome {
     let db = TestDb::new(backend).await;
-    let config = test_config(&db, &[]);
+    // As shipped: each new ticket is also triaged in the background (digest, search, proposal,
+    // suggestion write), competing with the creates for the same cores.
+    let on_create = std::env::var("BENCH_TRIAGE_ON_CREATE").unwrap_or_else(|_| "true".into());
+    let config = test_config(&db, &[("TRIAGEGATE_TRIAGE__ON_CREATE", on_create.as_str())]);
     let store = store::connect(&config.database).await.expect("store");
     let seeded = seed(store.as_ref()).await;
     let app = App::build_with_store(config, store).await.expect("app");

@@ -17,6 +17,9 @@ use crate::search::{CaseIndex, QueryConfig};
 use crate::store::{self, Store};
 use crate::triage::Triage;
 
+/// Past cases indexed before the service starts answering when the index must be rebuilt.
+const INLINE_REBUILD_CASES: u64 = 20_000;
+
 #[derive(Clone, FromRef)]
 pub struct AppState {
     pub config: Arc<Config>,
@@ -61,7 +64,20 @@ impl App {
         let (index, needs_rebuild) = CaseIndex::open(&config.index.dir, QueryConfig::default())
             .context("opening the similar-case index")?;
         if needs_rebuild {
-            tracing::info!(dir = %config.index.dir.display(), "similar-case index will be rebuilt from the store");
+            // A small store is indexed before the first request, so the service never answers
+            // "rebuilding" just after start; a large one is rebuilt in the background.
+            let cases = store
+                .case_stats()
+                .await
+                .context("counting past cases")?
+                .count;
+            if cases <= INLINE_REBUILD_CASES {
+                crate::search::sync::rebuild(&index, store.as_ref(), &|_| {})
+                    .await
+                    .context("building the similar-case index")?;
+            } else {
+                tracing::info!(cases, dir = %config.index.dir.display(), "similar-case index is rebuilt in the background");
+            }
         }
         let config = Arc::new(config);
         let triage = Arc::new(Triage::new(store.clone(), index.clone(), config.clone()));

@@ -102,7 +102,7 @@ async fn run(
             created_at: b.created,
         })
         .collect();
-    index.upsert(docs).await?;
+    index.add_for_rebuild(docs).await?;
     index.mark_ready().await?;
     let by_id: HashMap<&str, &Bug> = bugs.iter().map(|b| (b.id.as_str(), b)).collect();
     let mut ranks = Vec::new();

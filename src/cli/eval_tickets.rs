@@ -119,7 +119,7 @@ async fn run(train: &[Row], test: &[Row], config: &Config, dir: &Path) -> anyhow
             created_at: 0,
         })
         .collect();
-    index.upsert(docs).await?;
+    index.add_for_rebuild(docs).await?;
     index.mark_ready().await?;
 
     let started = Instant::now();

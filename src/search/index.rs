@@ -99,6 +99,8 @@ struct Live {
 
 enum Op {
     Upsert(Vec<IndexedCase>, oneshot::Sender<Result<(), IndexError>>),
+    /// Adds without committing: a rebuild commits once, at `MarkReady`.
+    Add(Vec<IndexedCase>, oneshot::Sender<Result<(), IndexError>>),
     Reset(oneshot::Sender<Result<(), IndexError>>),
     MarkReady(oneshot::Sender<Result<(), IndexError>>),
     /// Stops the writer after the operations queued before it.
@@ -139,7 +141,7 @@ impl CaseIndex {
         let (live, writer) = match open_existing(&folder) {
             Ok((live, writer)) => (Some(live), Some(writer)),
             Err(reason) => {
-                tracing::warn!(folder = %folder.display(), %reason, "similar-case index needs a rebuild");
+                tracing::info!(folder = %folder.display(), %reason, "similar-case index needs a rebuild");
                 (None, None)
             }
         };
@@ -185,6 +187,11 @@ impl CaseIndex {
     /// Adds or replaces cases (by case id) and makes them searchable before returning.
     pub async fn upsert(&self, cases: Vec<IndexedCase>) -> Result<(), IndexError> {
         self.request(|reply| Op::Upsert(cases, reply)).await
+    }
+
+    /// Adds cases to an index being rebuilt; they become searchable at `mark_ready`.
+    pub async fn add_for_rebuild(&self, cases: Vec<IndexedCase>) -> Result<(), IndexError> {
+        self.request(|reply| Op::Add(cases, reply)).await
     }
 
     /// Replaces the folder with an empty index; searches answer `Rebuilding` until `mark_ready`.
@@ -412,22 +419,37 @@ fn writer_loop(
                 });
                 let _ = reply.send(result);
             }
+            Op::Add(cases, reply) => {
+                let _ = reply.send(add(&shared, writer.as_mut(), &cases));
+            }
             Op::Close => break,
             Op::MarkReady(reply) => {
-                let marker = shared.folder.join(READY_MARKER);
-                let result = std::fs::write(&marker, format!("schema {SCHEMA_VERSION}\n")).map_err(
-                    |source| IndexError::Io {
-                        path: marker,
-                        source,
-                    },
-                );
+                let result = commit(&shared, writer.as_mut()).and_then(|()| {
+                    let marker = shared.folder.join(READY_MARKER);
+                    std::fs::write(&marker, format!("schema {SCHEMA_VERSION}\n")).map_err(
+                        |source| IndexError::Io {
+                            path: marker,
+                            source,
+                        },
+                    )
+                });
                 let _ = reply.send(result);
             }
         }
     }
 }
 
+/// Replaces each case (by id) and commits, so the cases are searchable on return.
 fn upsert(
+    shared: &Shared,
+    mut writer: Option<&mut IndexWriter>,
+    cases: &[IndexedCase],
+) -> Result<(), IndexError> {
+    add(shared, writer.as_deref_mut(), cases)?;
+    commit(shared, writer)
+}
+
+fn add(
     shared: &Shared,
     writer: Option<&mut IndexWriter>,
     cases: &[IndexedCase],
@@ -439,11 +461,18 @@ fn upsert(
         writer.delete_term(Term::from_field_text(live.fields.case_id, &case.case_id));
         writer.add_document(schema::case_document(&live.fields, &case.doc()))?;
     }
+    Ok(())
+}
+
+fn commit(shared: &Shared, writer: Option<&mut IndexWriter>) -> Result<(), IndexError> {
+    let writer = writer.ok_or(IndexError::Rebuilding)?;
     if let Err(err) = writer.commit() {
         // A failed commit leaves the writer unusable until rolled back.
         let _ = writer.rollback();
         return Err(err.into());
     }
+    let guard = shared.live.read().map_err(|_| IndexError::WriterGone)?;
+    let live = guard.as_ref().ok_or(IndexError::Rebuilding)?;
     live.reader.reload()?;
     Ok(())
 }

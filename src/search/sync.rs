@@ -58,7 +58,7 @@ pub async fn rebuild(
             .map(|case| indexed_case(case, Vec::new()))
             .collect();
         done += batch.len() as u64;
-        index.upsert(batch).await?;
+        index.add_for_rebuild(batch).await?;
         progress(done);
     }
     index.mark_ready().await?;

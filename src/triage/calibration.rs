@@ -1,7 +1,9 @@
 //! Calibrated label proposals.
 //!
-//! Training runs k-fold cross-validation on the history to get out-of-fold (OOF) predictions,
-//! fits an isotonic regression (pool-adjacent-violators) from the raw score — the margin
+//! Training runs k-fold cross-validation on the history to get out-of-fold (OOF) predictions
+//! (one set per candidate SVM cost in `svm_c_grid`; the C with the most correct OOF
+//! predictions is kept, a procedure that is the same for every tenant), fits an isotonic
+//! regression (pool-adjacent-violators) from the raw score — the margin
 //! between the best and second-best blended score — to P(correct), and then trains the final
 //! model on all data. Optional neighbour evidence (similar past cases from the BM25 index)
 //! adds a similarity-weighted vote to the linear scores; when it is used, the OOF neighbours
@@ -162,6 +164,15 @@ pub struct CalibratedModel {
     oof: Vec<OofPrediction>,
 }
 
+/// Out-of-fold evidence for one training example, in the final model's label space.
+#[derive(Clone)]
+struct OofItem {
+    gold: usize,
+    /// Fold-model decision values; labels unknown to the fold model are -inf.
+    svm: Vec<f32>,
+    knn: Vec<(usize, f32)>,
+}
+
 /// How many runner-up labels a proposal carries.
 const ALTERNATIVES: usize = 4;
 
@@ -187,43 +198,99 @@ impl CalibratedModel {
     ) -> Result<Self, TrainError> {
         let docs: Vec<HashedDoc> = examples.iter().map(|(t, _)| hash_text(t, config)).collect();
         let labels: Vec<&str> = examples.iter().map(|&(_, l)| l).collect();
-        let all: Vec<&HashedDoc> = docs.iter().collect();
-        let model = TextModel::train_hashed(&all, &labels, config)?;
+        let mut names: Vec<&str> = labels.clone();
+        names.sort_unstable();
+        names.dedup();
+        if names.len() < 2 {
+            return Err(TrainError::TooFewLabels { found: names.len() });
+        }
+        let n_labels = names.len();
+        let global = |l: &str| names.binary_search(&l).ok();
+        let gold: Vec<usize> = labels.iter().map(|l| global(l).unwrap_or(0)).collect();
+        let c_grid: Vec<f32> = if config.svm_c_grid.is_empty() {
+            vec![config.svm_c]
+        } else {
+            config.svm_c_grid.clone()
+        };
+        let folds = assign_folds(&labels, config.folds, config.seed);
+        let fold_count = folds.iter().max().map_or(0, |m| m + 1);
+        // One entry per candidate C: the out-of-fold items it produced.
+        let mut per_c: Vec<Vec<OofItem>> = vec![Vec::new(); c_grid.len()];
+        for f in 0..fold_count {
+            let train_idx: Vec<usize> = (0..docs.len()).filter(|&i| folds[i] != f).collect();
+            let fold_docs: Vec<&HashedDoc> = train_idx.iter().map(|&i| &docs[i]).collect();
+            let fold_labels: Vec<&str> = train_idx.iter().map(|&i| labels[i]).collect();
+            let test_idx: Vec<usize> = (0..docs.len()).filter(|&i| folds[i] == f).collect();
+            // Neighbour evidence does not depend on C: gather it once per fold.
+            let evidence: Vec<Vec<(usize, f32)>> = test_idx
+                .iter()
+                .map(|&i| match source {
+                    Some(s) => {
+                        let nb = s.neighbours(i, &|j| folds[j] == f);
+                        neighbour_votes(&nb, config.knn_k, global)
+                    }
+                    None => Vec::new(),
+                })
+                .collect();
+            for (ci, &c) in c_grid.iter().enumerate() {
+                let fold_config = ModelConfig {
+                    svm_c: c,
+                    ..config.clone()
+                };
+                // A fold whose training part has one label cannot be scored; its examples
+                // just contribute no calibration points.
+                let Ok(fold_model) =
+                    TextModel::train_hashed(&fold_docs, &fold_labels, &fold_config)
+                else {
+                    continue;
+                };
+                // Fold label k -> global label index (fold labels are a subset, both sorted).
+                let to_global: Vec<usize> = fold_model
+                    .labels()
+                    .iter()
+                    .map(|l| global(l).unwrap_or(0))
+                    .collect();
+                for (&i, knn) in test_idx.iter().zip(&evidence) {
+                    let mut svm = vec![f32::NEG_INFINITY; n_labels];
+                    let values = fold_model.decision_values_hashed(&docs[i]);
+                    for (k, s) in values.into_iter().enumerate() {
+                        svm[to_global[k]] = s;
+                    }
+                    // A neighbour label the fold model never saw still gets its vote, as in
+                    // production where the final model knows every label.
+                    per_c[ci].push(OofItem {
+                        gold: gold[i],
+                        svm,
+                        knn: knn.clone(),
+                    });
+                }
+            }
+        }
         let knn_weight = if source.is_some() {
             config.knn_weight
         } else {
             0.0
         };
-        let folds = assign_folds(&labels, config.folds, config.seed);
-        let fold_count = folds.iter().max().map_or(0, |m| m + 1);
-        let mut oof = Vec::new();
-        let mut points = Vec::new();
-        for f in 0..fold_count {
-            let train_idx: Vec<usize> = (0..docs.len()).filter(|&i| folds[i] != f).collect();
-            let fold_docs: Vec<&HashedDoc> = train_idx.iter().map(|&i| &docs[i]).collect();
-            let fold_labels: Vec<&str> = train_idx.iter().map(|&i| labels[i]).collect();
-            // A fold whose training part has one label cannot be scored; its examples just
-            // contribute no calibration points.
-            let Ok(fold_model) = TextModel::train_hashed(&fold_docs, &fold_labels, config) else {
-                continue;
-            };
-            for i in (0..docs.len()).filter(|&i| folds[i] == f) {
-                let neighbours = match source {
-                    Some(s) => s.neighbours(i, &|j| folds[j] == f),
-                    None => Vec::new(),
-                };
-                let blended = blend(&fold_model, &docs[i], &neighbours, knn_weight, config.knn_k);
-                let ranked = rank(&blended);
-                let margin = margin_of(&ranked);
-                let predicted = fold_model.labels()[ranked[0].0].clone();
-                let correct = predicted == labels[i];
-                points.push((margin, if correct { 1.0 } else { 0.0 }));
-                oof.push(OofPrediction {
-                    gold: labels[i].to_owned(),
-                    predicted,
-                    confidence: margin, // replaced by the calibrated value below
-                });
-            }
+        let (best_c, items) = select_c(&c_grid, per_c, knn_weight, config.svm_c);
+        let final_config = ModelConfig {
+            svm_c: best_c,
+            ..config.clone()
+        };
+        let all: Vec<&HashedDoc> = docs.iter().collect();
+        let model = TextModel::train_hashed(&all, &labels, &final_config)?;
+        let mut points = Vec::with_capacity(items.len());
+        let mut oof = Vec::with_capacity(items.len());
+        for it in &items {
+            let blended = combine(&it.svm, &it.knn, knn_weight);
+            let ranked = rank(&blended);
+            let margin = margin_of(&ranked);
+            let correct = ranked[0].0 == it.gold;
+            points.push((margin, if correct { 1.0 } else { 0.0 }));
+            oof.push(OofPrediction {
+                gold: model.labels()[it.gold].clone(),
+                predicted: model.labels()[ranked[0].0].clone(),
+                confidence: margin, // replaced by the calibrated value below
+            });
         }
         let isotonic = Isotonic::fit(&points);
         for p in &mut oof {
@@ -242,7 +309,13 @@ impl CalibratedModel {
     /// empty) only count if the model was trained with neighbours.
     pub fn propose(&self, text: &str, neighbours: &[Neighbour]) -> Proposal {
         let doc = hash_text(text, self.config());
-        let blended = blend(&self.model, &doc, neighbours, self.knn_weight, self.knn_k);
+        let svm = self.model.decision_values_hashed(&doc);
+        let knn = if self.knn_weight > 0.0 {
+            neighbour_votes(neighbours, self.knn_k, |l| self.model.label_index(l))
+        } else {
+            Vec::new()
+        };
+        let blended = combine(&svm, &knn, self.knn_weight);
         let ranked = rank(&blended);
         let margin = margin_of(&ranked);
         let labels = self.model.labels();
@@ -287,44 +360,67 @@ fn margin_of(ranked: &[(usize, f32)]) -> f32 {
     }
 }
 
-/// SVM scores plus `weight` times each label's share of the top-`k` neighbour similarity.
-/// Scores are divided by the best neighbour's score so the vote does not depend on the
-/// retrieval engine's scale; neighbours with unknown labels or non-positive scores are skipped.
-fn blend(
-    model: &TextModel,
-    doc: &HashedDoc,
+/// Each label's share of the top-`k` neighbour similarity (shares sum to 1). Scores are
+/// divided by the best neighbour's score so the vote does not depend on the retrieval engine's
+/// scale; neighbours with unknown labels or non-positive scores are skipped.
+fn neighbour_votes(
     neighbours: &[Neighbour],
-    weight: f32,
     k: usize,
-) -> Vec<f32> {
-    let mut scores = model.decision_values_hashed(doc);
-    if weight <= 0.0 {
-        return scores;
-    }
+    index_of: impl Fn(&str) -> Option<usize>,
+) -> Vec<(usize, f32)> {
+    let valid = |n: &&Neighbour| n.score > 0.0 && n.score.is_finite();
     let top = neighbours
         .iter()
         .take(k)
+        .filter(valid)
         .map(|n| n.score)
         .fold(0.0f32, f32::max);
-    if top <= 0.0 || !top.is_finite() {
-        return scores;
+    if top <= 0.0 {
+        return Vec::new();
     }
     let mut total = 0.0f32;
     let mut votes: Vec<(usize, f32)> = Vec::new();
-    for n in neighbours.iter().take(k) {
-        if !(n.score > 0.0 && n.score.is_finite()) {
-            continue;
-        }
+    for n in neighbours.iter().take(k).filter(valid) {
         let share = n.score / top;
         total += share;
-        if let Some(i) = model.label_index(&n.label) {
+        if let Some(i) = index_of(&n.label) {
             votes.push((i, share));
         }
     }
-    for (i, share) in votes {
-        scores[i] += weight * share / total;
+    for v in &mut votes {
+        v.1 /= total;
+    }
+    votes
+}
+
+/// Linear scores plus `weight` times each label's neighbour vote share.
+fn combine(svm: &[f32], knn: &[(usize, f32)], weight: f32) -> Vec<f32> {
+    let mut scores = svm.to_vec();
+    for &(i, share) in knn {
+        scores[i] += weight * share;
     }
     scores
+}
+
+/// The candidate C with the most correct out-of-fold predictions under the configured blend
+/// (ties go to the earlier grid entry), with its items.
+fn select_c(
+    grid: &[f32],
+    per_c: Vec<Vec<OofItem>>,
+    knn_weight: f32,
+    fallback: f32,
+) -> (f32, Vec<OofItem>) {
+    let mut best: Option<(usize, f32, Vec<OofItem>)> = None;
+    for (&c, items) in grid.iter().zip(per_c) {
+        let correct = items
+            .iter()
+            .filter(|it| rank(&combine(&it.svm, &it.knn, knn_weight))[0].0 == it.gold)
+            .count();
+        if best.as_ref().is_none_or(|b| correct > b.0) {
+            best = Some((correct, c, items));
+        }
+    }
+    best.map_or((fallback, Vec::new()), |(_, c, items)| (c, items))
 }
 
 /// Stratified fold ids: each label's examples are shuffled and dealt round-robin, continuing
@@ -487,5 +583,72 @@ mod tests {
         let a: Vec<usize> = f[..4].to_vec();
         assert_eq!(a.iter().filter(|&&x| x == 0).count(), 2);
         assert_eq!(f[4..8].iter().filter(|&&x| x == 0).count(), 2);
+    }
+
+    #[test]
+    fn votes_and_shares_are_normalised() {
+        let nb = [
+            Neighbour {
+                label: "a".into(),
+                score: 4.0,
+            },
+            Neighbour {
+                label: "b".into(),
+                score: 2.0,
+            },
+            Neighbour {
+                label: "zzz".into(),
+                score: 2.0,
+            },
+            Neighbour {
+                label: "a".into(),
+                score: f32::NAN,
+            },
+        ];
+        let idx = |l: &str| match l {
+            "a" => Some(0),
+            "b" => Some(1),
+            _ => None,
+        };
+        let v = neighbour_votes(&nb, 10, idx);
+        assert_eq!(v, vec![(0, 0.5), (1, 0.25)]);
+        assert!(neighbour_votes(&nb[3..], 10, idx).is_empty());
+        assert_eq!(combine(&[0.0, 1.0], &[(0, 1.0)], 0.5), vec![0.5, 1.0]);
+    }
+
+    #[test]
+    fn c_is_chosen_from_the_grid() {
+        let h = history();
+        let c = ModelConfig {
+            svm_c_grid: vec![0.01, 1.0],
+            ..ModelConfig::default()
+        };
+        let m = CalibratedModel::train(&h, &c).expect("labels");
+        assert!(c.svm_c_grid.contains(&m.model().config().svm_c));
+        assert_eq!(m.out_of_fold().len(), h.len());
+        // An empty grid means: use `svm_c` as given.
+        let fixed = ModelConfig {
+            svm_c_grid: Vec::new(),
+            svm_c: 0.7,
+            ..ModelConfig::default()
+        };
+        let m = CalibratedModel::train(&h, &fixed).expect("labels");
+        assert_eq!(m.model().config().svm_c, 0.7);
+    }
+
+    #[test]
+    fn select_c_prefers_more_correct_then_earlier() {
+        let item = |gold: usize, svm: [f32; 2]| OofItem {
+            gold,
+            svm: svm.to_vec(),
+            knn: Vec::new(),
+        };
+        let per_c = vec![
+            vec![item(0, [1.0, 0.0]), item(1, [1.0, 0.0])],
+            vec![item(0, [1.0, 0.0]), item(1, [0.0, 1.0])],
+            vec![item(0, [1.0, 0.0]), item(1, [0.0, 1.0])],
+        ];
+        assert_eq!(select_c(&[1.0, 2.0, 4.0], per_c, 0.0, 9.0).0, 2.0);
+        assert_eq!(select_c(&[], Vec::new(), 0.0, 9.0).0, 9.0);
     }
 }

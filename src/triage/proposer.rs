@@ -149,9 +149,13 @@ fn learnt(input: &ProposalInput, field: Field) -> FieldProposal {
     let threshold = trained
         .threshold
         .unwrap_or_else(|| input.thresholds.get(field));
+    // A history of n cases cannot show certainty: cap at Laplace's (n + 1) / (n + 2), so a small
+    // tenant whose every past case was right reads 0.99, not 1.00.
+    let n = trained.examples as f32;
+    let confidence = proposal.confidence.min((n + 1.0) / (n + 2.0));
     FieldProposal {
         value: Some(proposal.label.clone()),
-        confidence: proposal.confidence,
+        confidence,
         abstained: false,
         source: Source::Retrieval,
         evidence: Evidence {
@@ -308,4 +312,93 @@ fn from_matrix(
         .explanation
         .push_str(" Impact or urgency abstained, so this is no suggestion.");
     guess
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn matrix() -> SeverityMatrix {
+        let raw = figment::Figment::new()
+            .merge(
+                <figment::providers::Toml as figment::providers::Format>::string(include_str!(
+                    "../../config/severity.toml"
+                )),
+            )
+            .extract()
+            .expect("shipped severity.toml parses");
+        SeverityMatrix::from_raw(raw).expect("valid")
+    }
+
+    const THRESHOLDS: Thresholds = Thresholds {
+        service_group: 0.8,
+        impact: 0.7,
+        urgency: 0.7,
+        priority: 0.6,
+    };
+
+    fn run(text: &str) -> BTreeMap<Field, FieldProposal> {
+        let matrix = matrix();
+        let models = TenantModels::empty();
+        propose(&ProposalInput {
+            text,
+            rule_text: text,
+            neighbours: &[],
+            models: &models,
+            matrix: &matrix,
+            thresholds: &THRESHOLDS,
+            min_history: 20,
+        })
+    }
+
+    #[test]
+    fn rules_set_impact_and_urgency_and_the_matrix_sets_priority() {
+        let fields = run("All users in Leeds cannot work: the ERP is down");
+        assert_eq!(fields[&Field::Impact].value.as_deref(), Some("high"));
+        assert_eq!(fields[&Field::Impact].source, Source::Rule);
+        assert_eq!(fields[&Field::Urgency].value.as_deref(), Some("high"));
+        let priority = &fields[&Field::Priority];
+        assert_eq!(priority.value.as_deref(), Some("P1"));
+        assert_eq!(priority.source, Source::Matrix);
+        assert!(
+            priority
+                .evidence
+                .explanation
+                .contains("impact high × urgency high")
+        );
+        // Without history there is no group to learn.
+        assert!(fields[&Field::ServiceGroup].abstained);
+    }
+
+    #[test]
+    fn a_request_for_one_user_is_low_and_p4() {
+        let fields = run("Request: please create a new account for a new starter");
+        assert_eq!(fields[&Field::Impact].value.as_deref(), Some("low"));
+        assert_eq!(fields[&Field::Urgency].value.as_deref(), Some("low"));
+        assert_eq!(fields[&Field::Priority].value.as_deref(), Some("P4"));
+    }
+
+    #[test]
+    fn stop_the_line_wins_over_everything() {
+        let fields = run("Request: one user sees a ransom note and files were encrypted");
+        for field in Field::ALL {
+            let proposal = &fields[&field];
+            assert_eq!(proposal.source, Source::Rule, "{field:?}");
+            assert_eq!(proposal.confidence, 1.0);
+            assert_eq!(
+                proposal.evidence.rule.as_ref().map(|r| r.rule.as_str()),
+                Some("ransomware")
+            );
+        }
+        assert_eq!(fields[&Field::Priority].value.as_deref(), Some("P1"));
+    }
+
+    #[test]
+    fn without_rules_or_history_every_field_abstains() {
+        let fields = run("Mouse pointer jumps");
+        for field in Field::ALL {
+            assert!(fields[&field].abstained, "{field:?}");
+            assert_eq!(fields[&field].value, None);
+        }
+    }
 }
