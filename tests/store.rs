@@ -22,6 +22,8 @@ on_both_backends!(
     an_edit_that_changes_nothing_records_nothing,
     concurrent_writes_keep_one_unbroken_chain,
     migrations_run_twice_without_harm,
+    cases_are_upserted_by_external_id_per_tenant,
+    suggestions_are_listed_newest_first_and_never_edited,
 );
 
 fn limits() -> AttachmentLimits {
@@ -249,4 +251,154 @@ async fn migrations_run_twice_without_harm(backend: Backend) {
     let (_db, store) = open(backend).await;
     store.migrate().await.expect("second run");
     store.ping().await.expect("ping");
+}
+
+fn case_draft(id: &str, title: &str, group: &str) -> triagegate::domain::case::CaseDraft {
+    triagegate::domain::case::CaseDraft {
+        external_id: id.into(),
+        title: title.into(),
+        service_group: group.into(),
+        priority: Some("P3".into()),
+        created_at: Some("2026-03-01T09:00:00Z".into()),
+        closed_at: Some("2026-03-02T09:00:00Z".into()),
+        ..Default::default()
+    }
+}
+
+async fn cases_are_upserted_by_external_id_per_tenant(backend: Backend) {
+    use triagegate::domain::case::{ImportOutcome, ImportedCase};
+    let (db, store) = open(backend).await;
+    let actor = Actor::cli();
+    let acme = store
+        .create_tenant(
+            &NewTenant::new(TenantSlug::parse("acme").expect("slug"), None).expect("t"),
+            &actor,
+        )
+        .await
+        .expect("acme");
+    let globex = store
+        .create_tenant(
+            &NewTenant::new(TenantSlug::parse("globex").expect("slug"), None).expect("t"),
+            &actor,
+        )
+        .await
+        .expect("globex");
+    let first = ImportedCase::from_draft(acme.id, &case_draft("INC-1", "VPN down", "Network"))
+        .expect("case");
+    let (outcome, stored) = store.upsert_case(&first, &actor).await.expect("created");
+    assert_eq!(outcome, ImportOutcome::Created);
+    let events = db.count("audit_event").await;
+
+    let same = ImportedCase::from_draft(acme.id, &case_draft("INC-1", "VPN down", "Network"))
+        .expect("case");
+    let (outcome, again) = store.upsert_case(&same, &actor).await.expect("unchanged");
+    assert_eq!((outcome, again.id), (ImportOutcome::Unchanged, stored.id));
+    assert_eq!(
+        db.count("audit_event").await,
+        events,
+        "an unchanged row writes no event"
+    );
+
+    let changed = ImportedCase::from_draft(
+        acme.id,
+        &case_draft("INC-1", "VPN down again", "Security Operations"),
+    )
+    .expect("case");
+    let (outcome, updated) = store.upsert_case(&changed, &actor).await.expect("updated");
+    assert_eq!((outcome, updated.id), (ImportOutcome::Updated, stored.id));
+    let read = store.case(stored.id).await.expect("read").expect("a case");
+    assert_eq!(read.title, "VPN down again");
+    assert_eq!(read.service_group.as_deref(), Some("Security Operations"));
+    assert_eq!(
+        db.count("audit_event where action = 'case.reimported'")
+            .await,
+        1
+    );
+
+    // The same external id in another tenant is another case.
+    let other =
+        ImportedCase::from_draft(globex.id, &case_draft("INC-1", "Printer", "Service Desk"))
+            .expect("case");
+    let (outcome, _) = store
+        .upsert_case(&other, &actor)
+        .await
+        .expect("other tenant");
+    assert_eq!(outcome, ImportOutcome::Created);
+    assert_eq!(
+        store
+            .cases(Some(acme.id), None, 10)
+            .await
+            .expect("acme")
+            .len(),
+        1
+    );
+    assert_eq!(store.cases(None, None, 10).await.expect("all").len(), 2);
+    let stats = store.case_stats().await.expect("stats");
+    assert_eq!(stats.count, 2);
+    assert!(
+        store::verify_audit_chain(store.as_ref())
+            .await
+            .expect("verify")
+            .ok
+    );
+}
+
+async fn suggestions_are_listed_newest_first_and_never_edited(backend: Backend) {
+    use triagegate::domain::suggestion::{Field, FieldProposal, Suggestion};
+    let (db, store) = open(backend).await;
+    let actor = Actor::cli();
+    let tenant = store
+        .create_tenant(
+            &NewTenant::new(TenantSlug::parse("acme").expect("slug"), None).expect("t"),
+            &actor,
+        )
+        .await
+        .expect("acme");
+    let draft = TicketDraft {
+        title: "Printer offline".into(),
+        ..TicketDraft::default()
+    };
+    let ticket = NewTicket::from_draft(&tenant, draft, limits()).expect("ticket");
+    store.create_ticket(&ticket, &actor).await.expect("created");
+    let mut ids = Vec::new();
+    for n in 0..3 {
+        let mut fields = std::collections::BTreeMap::new();
+        fields.insert(
+            Field::ServiceGroup,
+            FieldProposal::nothing(format!("run {n}")),
+        );
+        let suggestion = Suggestion::new(
+            ticket.id,
+            tenant.id,
+            "test/1".into(),
+            serde_json::json!({"n": n}),
+            fields,
+        );
+        store
+            .insert_suggestion(&suggestion, &actor)
+            .await
+            .expect("stored");
+        ids.push(suggestion.id);
+    }
+    let listed = store.suggestions_for(ticket.id).await.expect("listed");
+    let listed_ids: Vec<_> = listed.iter().map(|s| s.id).collect();
+    ids.reverse();
+    assert_eq!(listed_ids, ids, "newest first");
+    assert_eq!(listed[0].inputs["n"], 2);
+    assert_eq!(
+        listed[2].fields[&Field::ServiceGroup].evidence.explanation,
+        "run 0",
+        "fields survive the round trip"
+    );
+    assert_eq!(
+        db.count("audit_event where action = 'suggestion.created'")
+            .await,
+        3
+    );
+    assert!(
+        store::verify_audit_chain(store.as_ref())
+            .await
+            .expect("verify")
+            .ok
+    );
 }
