@@ -12,10 +12,16 @@ pub async fn live() -> Json<Value> {
     Json(json!({ "status": "ok" }))
 }
 
-/// `GET /readyz`: the store answers.
+/// `GET /readyz`: the store answers. The index state is reported but does not make the service
+/// unready: while it is rebuilt, everything but similar-case search keeps working.
 pub async fn ready(State(state): State<AppState>) -> Result<Json<Value>, Error> {
+    let index = if state.triage.index().is_ready() {
+        "ready"
+    } else {
+        "rebuilding"
+    };
     match state.store.ping().await {
-        Ok(()) => Ok(Json(json!({ "status": "ready" }))),
+        Ok(()) => Ok(Json(json!({ "status": "ready", "index": index }))),
         Err(err) => {
             tracing::warn!(error = %err, "readiness check failed");
             Err(Error::Unavailable("the database is not reachable".into()))

@@ -19,6 +19,7 @@ on_both_backends!(
     a_pooled_tenant_sees_the_pools_cases,
     a_deleted_index_is_rebuilt_while_serving,
     with_no_history_every_field_abstains,
+    an_import_beside_the_running_service_is_picked_up,
 );
 
 /// The demo's past cases: written for the project, so usable as a fixture.
@@ -428,5 +429,30 @@ async fn with_no_history_every_field_abstains(backend: Backend) {
             .as_str()
             .is_some_and(|e| e.contains("Not enough history")),
         "{suggestion}"
+    );
+}
+
+async fn an_import_beside_the_running_service_is_picked_up(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let id = vpn_ticket(&app).await;
+    // Stored the way `triagegate import` in another process stores them: the running service
+    // is not told, and finds out at its next check.
+    let args = triagegate::cli::import::ImportArgs::defaults("acme", "cases.csv".into());
+    let summary = triagegate::cli::import::import_bytes(
+        CASES,
+        &args,
+        app.seeded.acme.id,
+        app.store.as_ref(),
+        &triagegate::domain::Actor::cli(),
+    )
+    .await
+    .expect("import");
+    assert_eq!(summary.created, 122);
+    wait_until_similar_works(&app, &format!("/api/v1/tickets/{id}/similar")).await;
+    let suggestion = triage(&app, &id).await;
+    assert!(
+        suggestion["inputs"]["history_cases"].as_u64() == Some(122),
+        "models retrained on the imported history: {}",
+        suggestion["inputs"]
     );
 }
