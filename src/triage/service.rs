@@ -61,6 +61,9 @@ pub struct Triage {
     epoch: std::sync::atomic::AtomicU64,
     /// One training at a time: training is CPU-bound and two of the same tenant would repeat it.
     training: tokio::sync::Mutex<()>,
+    /// Background triages run one at a time, so a burst of new tickets queues its triage
+    /// instead of taking the cores from the requests that store them.
+    background: tokio::sync::Semaphore,
 }
 
 impl Triage {
@@ -74,6 +77,7 @@ impl Triage {
             generations: Mutex::new(HashMap::new()),
             epoch: std::sync::atomic::AtomicU64::new(0),
             training: tokio::sync::Mutex::new(()),
+            background: tokio::sync::Semaphore::new(1),
         }
     }
 
@@ -345,6 +349,9 @@ impl Triage {
     /// Triage in the background after a ticket was created. A failure is stored as a failed
     /// suggestion so the ticket shows it rather than silently lacking one.
     pub async fn triage_or_record_failure(&self, id: TicketId, tenant: TenantId) {
+        let Ok(_turn) = self.background.acquire().await else {
+            return; // the semaphore is never closed
+        };
         let actor = Actor::system("triage");
         if let Err(err) = self.triage(id, &actor).await {
             tracing::error!(ticket.id = %id, error = %err, "triage failed");
