@@ -72,7 +72,8 @@ impl App {
                 .context("counting past cases")?
                 .count;
             if cases <= INLINE_REBUILD_CASES {
-                crate::search::sync::rebuild(&index, store.as_ref(), &|_| {})
+                let digest = crate::digest::DigestOptions::from_config(&config.digest);
+                crate::search::sync::rebuild(&index, store.as_ref(), digest, &|_| {})
                     .await
                     .context("building the similar-case index")?;
             } else {
@@ -87,6 +88,7 @@ impl App {
             index,
             store.clone(),
             config.index.check_every,
+            crate::digest::DigestOptions::from_config(&config.digest),
             move || after_rebuild.forget_all_models(),
         ));
         let state = AppState {

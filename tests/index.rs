@@ -49,6 +49,11 @@ async fn fixture() -> Fixture {
     }
 }
 
+fn digest() -> triagegate::digest::DigestOptions {
+    let config = triagegate::config::Config::load_with_env(None, Vec::new()).expect("defaults");
+    triagegate::digest::DigestOptions::from_config(&config.digest)
+}
+
 fn query(tenant: &str, title: &str) -> SimilarQuery {
     SimilarQuery {
         tenants: vec![tenant.to_string()],
@@ -60,7 +65,7 @@ fn query(tenant: &str, title: &str) -> SimilarQuery {
 async fn open_and_build(f: &Fixture) -> CaseIndex {
     let (index, needs_rebuild) = CaseIndex::open(&f.dir, QueryConfig::default()).expect("open");
     if needs_rebuild {
-        let built = sync::rebuild(&index, f.store.as_ref(), &|_| {})
+        let built = sync::rebuild(&index, f.store.as_ref(), digest(), &|_| {})
             .await
             .expect("rebuild");
         assert_eq!(built, 2);
@@ -165,7 +170,7 @@ async fn corrupt_segments_make_searches_fail_into_a_rebuild() {
     assert!(!index.is_ready(), "a rebuild is pending");
     let search = index.search(query(&f.tenant, "outlook"), 5).await;
     assert!(matches!(search, Err(IndexError::Rebuilding)), "{search:?}");
-    sync::rebuild(&index, f.store.as_ref(), &|_| {})
+    sync::rebuild(&index, f.store.as_ref(), digest(), &|_| {})
         .await
         .expect("rebuild");
     assert!(index.is_ready());

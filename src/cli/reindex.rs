@@ -24,7 +24,8 @@ pub async fn reindex(config: &Config) -> anyhow::Result<ExitCode> {
         bar.set_style(style.progress_chars("=> "));
     }
     let started = std::time::Instant::now();
-    let done = sync::rebuild(&index, store.as_ref(), &|n| bar.set_position(n)).await?;
+    let digest = crate::digest::DigestOptions::from_config(&config.digest);
+    let done = sync::rebuild(&index, store.as_ref(), digest, &|n| bar.set_position(n)).await?;
     bar.finish_and_clear();
     println!(
         "indexed {done} cases in {:.1} s into {}",

@@ -3,6 +3,7 @@
 //! budget. It feeds the similar-case index, the model prompt, and the evidence shown to people.
 //! Only derived text is redacted; stored attachments stay as they came.
 
+pub mod attachments;
 pub mod digester;
 pub mod header;
 pub mod input;

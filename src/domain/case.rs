@@ -30,6 +30,8 @@ pub struct CaseRecord {
     pub urgency: Option<Level>,
     pub created_at: DateTime<Utc>,
     pub closed_at: Option<DateTime<Utc>>,
+    /// How many attachments the case has; their log digests are indexed with it.
+    pub attachments: u32,
 }
 
 impl CaseRecord {
@@ -195,6 +197,7 @@ impl ImportedCase {
             urgency: self.urgency,
             created_at: self.created_at,
             closed_at: Some(self.closed_at),
+            attachments: 0,
         }
     }
 }

@@ -7,6 +7,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::{CaseIndex, IndexError, IndexedCase};
+use crate::digest::DigestOptions;
+use crate::digest::attachments::LogEvidence;
 use crate::domain::case::CaseRecord;
 use crate::store::{self, CaseStats, Store};
 
@@ -19,6 +21,8 @@ pub enum SyncError {
     Store(#[from] store::Error),
     #[error(transparent)]
     Index(#[from] IndexError),
+    #[error("digesting a case's logs failed: {0}")]
+    Digest(String),
 }
 
 /// A stored case as an index document. `templates` are its logs' digest templates; imported
@@ -44,6 +48,7 @@ pub fn indexed_case(case: &CaseRecord, templates: Vec<String>) -> IndexedCase {
 pub async fn rebuild(
     index: &CaseIndex,
     store: &dyn Store,
+    digest: DigestOptions,
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<u64, SyncError> {
     index.reset().await?;
@@ -53,16 +58,40 @@ pub async fn rebuild(
         let page = store.cases(None, after, BATCH).await?;
         let Some(last) = page.last() else { break };
         after = Some(last.id);
-        let batch: Vec<IndexedCase> = page
-            .iter()
-            .map(|case| indexed_case(case, Vec::new()))
-            .collect();
+        let mut batch: Vec<IndexedCase> = Vec::with_capacity(page.len());
+        for case in &page {
+            let templates = if case.attachments > 0 {
+                case_templates(store, case, digest).await?
+            } else {
+                Vec::new()
+            };
+            batch.push(indexed_case(case, templates));
+        }
         done += batch.len() as u64;
         index.add_for_rebuild(batch).await?;
         progress(done);
     }
     index.mark_ready().await?;
     Ok(done)
+}
+
+/// The digest templates of a case's logs, so that a new ticket with the same errors finds it.
+pub async fn case_templates(
+    store: &dyn Store,
+    case: &CaseRecord,
+    digest: DigestOptions,
+) -> Result<Vec<String>, SyncError> {
+    let detail = store.ticket(case.id).await?;
+    let mut files = Vec::with_capacity(detail.attachments.len());
+    for meta in detail.attachments {
+        let content = store.attachment(case.id, meta.id).await?;
+        files.push((meta, content.content));
+    }
+    let evidence =
+        tokio::task::spawn_blocking(move || LogEvidence::from_attachments(&files, digest))
+            .await
+            .map_err(|e| SyncError::Digest(e.to_string()))?;
+    Ok(evidence.query_templates())
 }
 
 /// Runs for the life of the service: rebuilds the index when it is missing at start-up, when a
@@ -74,6 +103,7 @@ pub async fn supervise(
     index: CaseIndex,
     store: Arc<dyn Store>,
     check_every: Duration,
+    digest: DigestOptions,
     rebuilt: impl Fn() + Send + Sync + 'static,
 ) {
     let quiet = |_: u64| {};
@@ -91,7 +121,7 @@ pub async fn supervise(
                 changed_outside,
                 "rebuilding the similar-case index from the store"
             );
-            match rebuild(&index, store.as_ref(), &quiet).await {
+            match rebuild(&index, store.as_ref(), digest, &quiet).await {
                 Ok(cases) => {
                     tracing::info!(cases, "similar-case index rebuilt");
                     rebuilt();

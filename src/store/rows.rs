@@ -224,6 +224,7 @@ pub struct CaseRow {
     pub urgency: Option<String>,
     pub created_at: DateTime<Utc>,
     pub closed_at: Option<DateTime<Utc>>,
+    pub attachments: i64,
 }
 
 impl TryFrom<CaseRow> for CaseRecord {
@@ -254,6 +255,7 @@ impl TryFrom<CaseRow> for CaseRecord {
             urgency: level(row.urgency)?,
             created_at: row.created_at,
             closed_at: row.closed_at,
+            attachments: u32::try_from(row.attachments).unwrap_or(0),
         })
     }
 }

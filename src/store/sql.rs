@@ -34,18 +34,29 @@ pub(super) const USER_BY_NAME: &str = "select u.user_id, u.name, u.role, u.all_t
     left join user_tenant ut on ut.user_id = u.user_id where u.name = $1";
 
 /// Past cases: resolved or closed tickets, optionally of one tenant, in id order.
-pub(super) const LIST_CASES: &str = "select ticket_id, tenant_id, external_id, title, description, \
-    resolution, service_group, priority, impact, urgency, created_at, closed_at from ticket \
-    where stage in ('resolved', 'closed') and ($1 is null or tenant_id = $1) \
-    and ($2 is null or ticket_id > $2) order by ticket_id limit $3";
+/// The columns of a past case, with how many attachments it has (their digests are indexed).
+macro_rules! case_columns {
+    () => {
+        "select ticket_id, tenant_id, external_id, title, description, resolution, service_group, \
+         priority, impact, urgency, created_at, closed_at, \
+         (select count(*) from attachment a where a.ticket_id = ticket.ticket_id) as attachments \
+         from ticket "
+    };
+}
 
-pub(super) const CASE_BY_ID: &str = "select ticket_id, tenant_id, external_id, title, description, \
-    resolution, service_group, priority, impact, urgency, created_at, closed_at from ticket \
-    where stage in ('resolved', 'closed') and ticket_id = $1";
+pub(super) const LIST_CASES: &str = concat!(
+    case_columns!(),
+    "where stage in ('resolved', 'closed') and ($1 is null or tenant_id = $1) \
+     and ($2 is null or ticket_id > $2) order by ticket_id limit $3"
+);
 
-pub(super) const CASE_BY_EXTERNAL_ID: &str = "select ticket_id, tenant_id, external_id, title, \
-    description, resolution, service_group, priority, impact, urgency, created_at, closed_at \
-    from ticket where tenant_id = $1 and external_id = $2";
+pub(super) const CASE_BY_ID: &str = concat!(
+    case_columns!(),
+    "where stage in ('resolved', 'closed') and ticket_id = $1"
+);
+
+pub(super) const CASE_BY_EXTERNAL_ID: &str =
+    concat!(case_columns!(), "where tenant_id = $1 and external_id = $2");
 
 pub(super) const SUGGESTIONS_FOR: &str = "select suggestion_id, ticket_id, tenant_id, status, \
     proposer, inputs_digest, fields, inputs, error, created_at from suggestion \

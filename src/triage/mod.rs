@@ -1,11 +1,10 @@
 //! Proposals with evidence: per-tenant text models calibrated on the tenant's own history
 //! (`text_model.rs`, `calibration.rs`, `models.rs`), the severity matrix and its rules
-//! (`proposer.rs`), the ticket's logs (`logs.rs`), and the service that ties them to the store
-//! and the index (`service.rs`). `eval_metrics.rs` scores proposals against human labels.
+//! (`proposer.rs`), and the service that ties them to the store, the index and the ticket's log
+//! digests (`service.rs`). `eval_metrics.rs` scores proposals against human labels.
 
 pub mod calibration;
 pub mod eval_metrics;
-pub mod logs;
 pub mod models;
 pub mod proposer;
 pub mod service;

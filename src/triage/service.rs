@@ -8,12 +8,12 @@ use std::sync::{Arc, Mutex};
 
 use serde_json::json;
 
-use super::logs::LogEvidence;
 use super::models::{MODEL_VERSION, NeighbourLists, TenantModels};
 use super::proposer::{ProposalInput, propose};
 use super::text_model::ModelConfig;
 use crate::config::Config;
 use crate::digest::DigestOptions;
+use crate::digest::attachments::LogEvidence;
 use crate::domain::Actor;
 use crate::domain::case::CaseRecord;
 use crate::domain::suggestion::{Suggestion, SuggestionStatus};
@@ -54,10 +54,7 @@ pub struct Triage {
     config: Arc<Config>,
     model_config: ModelConfig,
     cache: Mutex<HashMap<TenantId, CachedModels>>,
-    /// Bumped per tenant whenever its history changes; cached models of an older generation
-    /// are retrained.
-    generations: Mutex<HashMap<TenantId, u64>>,
-    /// Bumped for all tenants at once.
+    /// Bumped whenever past cases change; cached models of an older generation are retrained.
     epoch: std::sync::atomic::AtomicU64,
     /// One training at a time: training is CPU-bound and two of the same tenant would repeat it.
     training: tokio::sync::Mutex<()>,
@@ -74,7 +71,6 @@ impl Triage {
             config,
             model_config: ModelConfig::default(),
             cache: Mutex::new(HashMap::new()),
-            generations: Mutex::new(HashMap::new()),
             epoch: std::sync::atomic::AtomicU64::new(0),
             training: tokio::sync::Mutex::new(()),
             background: tokio::sync::Semaphore::new(1),
@@ -93,26 +89,6 @@ impl Triage {
         )
     }
 
-    /// Called after the store committed new or changed past cases of a tenant: indexes them and
-    /// marks the tenant's models stale.
-    pub async fn cases_changed(
-        &self,
-        tenant: TenantId,
-        cases: &[CaseRecord],
-    ) -> Result<(), IndexError> {
-        if let Ok(mut generations) = self.generations.lock() {
-            *generations.entry(tenant).or_default() += 1;
-        }
-        if cases.is_empty() {
-            return Ok(());
-        }
-        let docs = cases
-            .iter()
-            .map(|case| crate::search::sync::indexed_case(case, Vec::new()))
-            .collect();
-        self.index.upsert(docs).await
-    }
-
     /// Marks every tenant's models stale, e.g. after the index was rebuilt from a store that
     /// changed under it.
     pub fn forget_all_models(&self) {
@@ -122,18 +98,17 @@ impl Triage {
     /// Rebuilds the index from the store now and drops every trained model; for callers that
     /// changed past cases in bulk (tests, the demo) and want them searchable at once.
     pub async fn resync(&self) -> Result<u64, crate::search::sync::SyncError> {
-        let cases = crate::search::sync::rebuild(&self.index, self.store.as_ref(), &|_| {}).await?;
+        let digest = DigestOptions::from_config(&self.config.digest);
+        let cases =
+            crate::search::sync::rebuild(&self.index, self.store.as_ref(), digest, &|_| {}).await?;
         self.forget_all_models();
         Ok(cases)
     }
 
-    fn generation(&self, tenant: TenantId) -> u64 {
-        let own = self
-            .generations
-            .lock()
-            .map(|g| g.get(&tenant).copied().unwrap_or(0))
-            .unwrap_or(0);
-        own + self.epoch.load(std::sync::atomic::Ordering::SeqCst)
+    /// The history's generation: bumped whenever past cases changed, for all tenants at once
+    /// (a rebuild does not tell whose cases changed).
+    fn generation(&self) -> u64 {
+        self.epoch.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// The tenant's models, trained now if none are cached for its current history.
@@ -145,7 +120,7 @@ impl Triage {
         if let Some(models) = self.cached(tenant) {
             return Ok(models);
         }
-        let generation = self.generation(tenant);
+        let generation = self.generation();
         let history = self.history(tenant).await?;
         let neighbours = self.history_neighbours(tenant, &history).await;
         let matrix = self.config.triage.severity.clone();
@@ -179,7 +154,7 @@ impl Triage {
     }
 
     fn cached(&self, tenant: TenantId) -> Option<Arc<TenantModels>> {
-        let generation = self.generation(tenant);
+        let generation = self.generation();
         let cache = self.cache.lock().ok()?;
         cache
             .get(&tenant)

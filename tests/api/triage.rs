@@ -20,6 +20,7 @@ on_both_backends!(
     a_deleted_index_is_rebuilt_while_serving,
     with_no_history_every_field_abstains,
     an_import_beside_the_running_service_is_picked_up,
+    a_closed_tickets_logs_make_it_findable,
 );
 
 /// The demo's past cases: written for the project, so usable as a fixture.
@@ -455,4 +456,44 @@ async fn an_import_beside_the_running_service_is_picked_up(backend: Backend) {
         "models retrained on the imported history: {}",
         suggestion["inputs"]
     );
+}
+
+async fn a_closed_tickets_logs_make_it_findable(backend: Backend) {
+    let app = spawn_app(backend).await;
+    // Its title and description say nothing of the error; only the attached log does.
+    let log = "2026-10-01T03:00:00Z docs-app02 kernel: EXT4-fs error (device sdb1): journal aborted\n\
+               2026-10-01T03:00:01Z docs-app02 kernel: EXT4-fs (sdb1): remounting filesystem read-only\n";
+    let closed = ticket_with_log(&app, "Website slow", "Customers complain.", log).await;
+    // Closed the way a later decision will close it; here behind the API's back.
+    app.db
+        .execute_raw(&format!(
+            "update ticket set stage = 'closed', service_group = 'Servers & Cloud' \
+             where ticket_id = {}",
+            match backend {
+                Backend::Sqlite => format!("x'{}'", closed.replace('-', "")),
+                Backend::Postgres => format!("'{closed}'"),
+            }
+        ))
+        .await
+        .expect("close the ticket");
+    app.triage.resync().await.expect("reindexed");
+    let fresh = app
+        .create_ticket(
+            "acme",
+            "EXT4-fs error, journal aborted, filesystem read-only",
+        )
+        .await;
+    let page = app
+        .get_json(
+            &app.seeded.tokens.l1,
+            &format!("/api/v1/tickets/{fresh}/similar"),
+        )
+        .await;
+    let ids: Vec<&str> = page["similar"]
+        .as_array()
+        .expect("list")
+        .iter()
+        .filter_map(|c| c["case_id"].as_str())
+        .collect();
+    assert_eq!(ids, [closed.as_str()], "{page}");
 }

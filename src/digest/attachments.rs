@@ -1,7 +1,8 @@
 //! The log evidence of a ticket: each attachment digested into templates. The templates feed the
-//! similar-case query and the rules; the digest text is what people (and later the model) read.
+//! similar-case index and query and the rules; the digest text is what people (and later the
+//! model) read.
 
-use crate::digest::{Digest, DigestOptions, Severity, digest_bytes};
+use super::{Digest, DigestOptions, Severity, digest_bytes};
 use crate::domain::attachment::AttachmentMeta;
 
 /// Templates of one ticket's logs sent to the similar-case query at most; the errors first.
