@@ -114,7 +114,7 @@ async fn index_and_query(cases: usize, queries: usize) {
     for batch in batches {
         index.add_for_rebuild(batch).await.expect("add");
     }
-    index.mark_ready().await.expect("commit");
+    index.mark_ready("bench".into()).await.expect("commit");
     let elapsed = started.elapsed();
     println!(
         "indexing: {cases} cases in {:.1} s = {:.0} cases/s (bulk, one commit)",
@@ -220,7 +220,7 @@ async fn triage_end_to_end(runs: usize) {
     }
     let (index, _) =
         CaseIndex::open(&db.dir().join("index"), QueryConfig::default()).expect("index");
-    let triage = Triage::new(store.clone(), index, Arc::new(config));
+    let triage = Arc::new(Triage::new(store.clone(), index, Arc::new(config)));
     triage.resync().await.expect("indexed");
     let draft = TicketDraft {
         title: "Nightly backup failed for SQL01: not enough space".into(),

@@ -116,6 +116,30 @@ fn bad_rows_are_reported_by_line_and_the_rest_import() {
 }
 
 #[test]
+fn line_numbers_hold_for_crlf_files_with_blank_lines() {
+    let dir = with_tenant();
+    let csv = b"id,title,description,service_group\r\nB-1,VPN down,,Network\r\n\r\nB-2,,x,Network\r\nB-3,Printer,\"two\r\nlines\",Network\r\nB-1,again,,Network\r\n";
+    let file = write(dir.path(), "excel.csv", csv);
+    let output = triagegate(
+        dir.path(),
+        &["import", "--tenant", "acme", "--quiet", &file],
+    );
+    let errors = text(&output.stderr);
+    assert!(
+        errors.contains("line 4: title: must not be empty"),
+        "{errors}"
+    );
+    assert!(
+        errors.contains("line 7: id \"B-1\" was already imported from line 2"),
+        "{errors}"
+    );
+    assert_eq!(
+        text(&output.stdout).trim(),
+        "4 rows: 2 created, 0 updated, 0 unchanged, 2 failed"
+    );
+}
+
+#[test]
 fn missing_columns_wrong_encoding_and_unknown_tenants_stop_before_any_row() {
     let dir = with_tenant();
     let no_group = write(dir.path(), "a.csv", b"id,title\n1,Printer\n");

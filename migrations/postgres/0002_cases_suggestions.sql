@@ -6,6 +6,9 @@ alter table ticket add column external_id text;
 alter table ticket add column resolution text;
 alter table ticket add column impact text check (impact in ('high', 'medium', 'low'));
 alter table ticket add column urgency text check (urgency in ('high', 'medium', 'low'));
+-- When the ticket last changed as a past case (imported, re-imported, resolved or closed): what
+-- the similar-case index follows. Edits that do not touch the case (owner, next step) leave it.
+alter table ticket add column case_changed_at timestamptz;
 create unique index ticket_external_idx on ticket (tenant_id, external_id) where external_id is not null;
 -- Cases the similar-case index and the proposer learn from: resolved or closed tickets.
 create index ticket_case_idx on ticket (tenant_id, stage, ticket_id);

@@ -103,7 +103,7 @@ async fn run(
         })
         .collect();
     index.add_for_rebuild(docs).await?;
-    index.mark_ready().await?;
+    index.mark_ready("evaluation".into()).await?;
     let by_id: HashMap<&str, &Bug> = bugs.iter().map(|b| (b.id.as_str(), b)).collect();
     let mut ranks = Vec::new();
     let mut skipped = 0;

@@ -120,7 +120,7 @@ async fn run(train: &[Row], test: &[Row], config: &Config, dir: &Path) -> anyhow
         })
         .collect();
     index.add_for_rebuild(docs).await?;
-    index.mark_ready().await?;
+    index.mark_ready("evaluation".into()).await?;
 
     let started = Instant::now();
     let texts: Vec<String> = train.iter().map(Row::text).collect();

@@ -169,18 +169,22 @@ pub async fn import_bytes(
     let mut summary = ImportSummary::default();
     let mut seen: HashMap<String, u64> = HashMap::new();
     let mut record = csv::ByteRecord::new();
+    let mut lines = LineCounter::default();
     loop {
-        let line = reader.position().line();
+        let before = reader.position().byte();
         match reader.read_byte_record(&mut record) {
             Ok(false) => break,
             Ok(true) => {}
             Err(err) => {
                 summary.rows += 1;
                 summary.failed += 1;
+                let line = lines.line_at(bytes, before);
                 progress.suspend(|| eprintln!("line {line}: unreadable row: {err}"));
                 continue;
             }
         }
+        let start = record.position().map_or(before, csv::Position::byte);
+        let line = lines.line_at(bytes, start);
         summary.rows += 1;
         progress.set_position(reader.position().byte());
         match import_row(&record, &header, &columns, tenant, line, &mut seen) {
@@ -201,6 +205,31 @@ pub async fn import_bytes(
     }
     progress.finish_and_clear();
     Ok(summary)
+}
+
+/// Line numbers from byte offsets, counted once through the file. The csv reader's own line
+/// count lags by one after a CRLF ending, which Excel writes.
+#[derive(Default)]
+struct LineCounter {
+    offset: usize,
+    line: u64,
+}
+
+impl LineCounter {
+    /// The 1-based line of the first character at or after `offset` that is not a line break.
+    fn line_at(&mut self, bytes: &[u8], offset: u64) -> u64 {
+        let mut target = usize::try_from(offset)
+            .unwrap_or(usize::MAX)
+            .min(bytes.len());
+        while target < bytes.len() && (bytes[target] == b'\r' || bytes[target] == b'\n') {
+            target += 1;
+        }
+        if target >= self.offset {
+            self.line += memchr::memchr_iter(b'\n', &bytes[self.offset..target]).count() as u64;
+            self.offset = target;
+        }
+        self.line + 1
+    }
 }
 
 fn import_row(

@@ -72,6 +72,9 @@ pub struct ImportedCase {
     pub resolution: String,
     pub created_at: DateTime<Utc>,
     pub closed_at: DateTime<Utc>,
+    /// Whether the row gave either time; without, a re-import keeps the stored times instead of
+    /// counting "now" as a change.
+    pub times_given: bool,
 }
 
 /// What an import did with one row.
@@ -153,6 +156,7 @@ impl ImportedCase {
         if !errors.is_empty() {
             return Err(errors);
         }
+        let times_given = created_at.is_some() || closed_at.is_some();
         let created_at = created_at.or(closed_at).unwrap_or_else(super::now);
         Ok(Self {
             id: TicketId(Uuid::now_v7()),
@@ -167,20 +171,32 @@ impl ImportedCase {
             resolution,
             created_at,
             closed_at: closed_at.unwrap_or(created_at),
+            times_given,
         })
+    }
+
+    /// Takes the stored times when the row gave none.
+    pub fn keeping_times_of(&self, stored: &CaseRecord) -> Self {
+        let mut case = self.clone();
+        if !self.times_given {
+            case.created_at = stored.created_at;
+            case.closed_at = stored.closed_at.unwrap_or(stored.created_at);
+        }
+        case
     }
 
     /// Whether a stored case already holds exactly this content (a re-import changes nothing).
     pub fn same_content(&self, stored: &CaseRecord) -> bool {
-        stored.title == self.title
+        let times_match = !self.times_given
+            || (stored.created_at == self.created_at && stored.closed_at == Some(self.closed_at));
+        times_match
+            && stored.title == self.title
             && stored.description == self.description
             && stored.service_group.as_deref() == Some(self.service_group.as_str())
             && stored.priority == self.priority
             && stored.impact == self.impact
             && stored.urgency == self.urgency
             && stored.resolution == self.resolution
-            && stored.created_at == self.created_at
-            && stored.closed_at == Some(self.closed_at)
     }
 
     pub fn record(&self) -> CaseRecord {
@@ -239,8 +255,9 @@ fn parse_priority(raw: &str) -> Result<Priority, FieldError> {
     }
 }
 
-/// Accepts RFC 3339, `YYYY-MM-DD HH:MM[:SS]` and Jira's `30/Sep/21 17:20` (both taken as UTC),
-/// and `YYYY-MM-DD`.
+/// Accepts RFC 3339, `YYYY-MM-DD HH:MM[:SS[.fff]]` and Jira's `30/Sep/21 17:20` (both taken as
+/// UTC), and `YYYY-MM-DD`. Day/month orders that read differently in the US and Europe are
+/// refused rather than guessed.
 pub fn parse_time(field: &str, raw: &str) -> Result<DateTime<Utc>, FieldError> {
     use chrono::{NaiveDate, NaiveDateTime};
     let parsed = DateTime::parse_from_rfc3339(raw)
@@ -248,10 +265,9 @@ pub fn parse_time(field: &str, raw: &str) -> Result<DateTime<Utc>, FieldError> {
         .ok()
         .or_else(|| {
             [
-                "%Y-%m-%d %H:%M:%S",
+                "%Y-%m-%d %H:%M:%S%.f",
                 "%Y-%m-%d %H:%M",
-                "%Y-%m-%dT%H:%M:%S",
-                "%d/%m/%Y %H:%M",
+                "%Y-%m-%dT%H:%M:%S%.f",
                 "%d/%b/%y %H:%M",
             ]
             .iter()
@@ -319,6 +335,30 @@ mod tests {
         };
         let errors = ImportedCase::from_draft(TenantId(Uuid::nil()), &reversed).expect_err("order");
         assert_eq!(errors[0].field, "closed_at");
+    }
+
+    #[test]
+    fn a_row_without_times_compares_equal_to_its_stored_self() {
+        let undated = CaseDraft {
+            created_at: None,
+            closed_at: None,
+            ..draft()
+        };
+        let case = ImportedCase::from_draft(TenantId(Uuid::nil()), &undated).expect("valid");
+        let mut stored = case.record();
+        stored.created_at -= chrono::Duration::days(30);
+        assert!(
+            case.same_content(&stored),
+            "no times given: stored times stand"
+        );
+        assert_eq!(case.keeping_times_of(&stored).created_at, stored.created_at);
+        let dated = ImportedCase::from_draft(TenantId(Uuid::nil()), &draft()).expect("valid");
+        assert!(!dated.same_content(&stored));
+        assert!(
+            parse_time("created_at", "03/04/2026 10:00").is_err(),
+            "ambiguous order"
+        );
+        assert!(parse_time("created_at", "2026-03-04 10:00:00.123").is_ok());
     }
 
     #[test]

@@ -30,8 +30,16 @@ impl Level {
         }
     }
 
+    /// Accepts the words, their initials, 1-3, and ServiceNow's "1 - High" form.
     pub fn parse(raw: &str) -> Result<Self, super::FieldError> {
-        match raw.trim().to_ascii_lowercase().as_str() {
+        let lower = raw.trim().to_ascii_lowercase();
+        let word = lower.trim_start_matches(|c: char| c.is_ascii_digit() || c == ' ' || c == '-');
+        let word = if word.is_empty() {
+            lower.as_str()
+        } else {
+            word
+        };
+        match word {
             "high" | "h" | "1" => Ok(Level::High),
             "medium" | "m" | "2" => Ok(Level::Medium),
             "low" | "l" | "3" => Ok(Level::Low),

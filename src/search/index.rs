@@ -102,7 +102,7 @@ enum Op {
     /// Adds without committing: a rebuild commits once, at `MarkReady`.
     Add(Vec<IndexedCase>, oneshot::Sender<Result<(), IndexError>>),
     Reset(oneshot::Sender<Result<(), IndexError>>),
-    MarkReady(oneshot::Sender<Result<(), IndexError>>),
+    MarkReady(String, oneshot::Sender<Result<(), IndexError>>),
     /// Stops the writer after the operations queued before it.
     Close,
 }
@@ -111,9 +111,15 @@ struct Shared {
     folder: PathBuf,
     live: RwLock<Option<Live>>,
     config: QueryConfig,
-    /// Set when something showed the folder cannot be trusted; the supervisor rebuilds.
+    /// Set when something showed the folder cannot be trusted, and for the length of a rebuild;
+    /// searches answer `Rebuilding` meanwhile.
     broken: AtomicBool,
     wake: Notify,
+    /// What the index was built from (the store's case fingerprint), as written in its ready
+    /// marker; a store that differs means the index is stale.
+    built_from: std::sync::Mutex<Option<String>>,
+    /// Held for a whole rebuild, so two rebuilds never interleave on the one writer.
+    rebuilding: tokio::sync::Mutex<()>,
     /// Kept open for the life of the index: dropping it releases the owner lock.
     _owner: std::fs::File,
 }
@@ -138,6 +144,7 @@ impl CaseIndex {
         let owner = take_owner_lock(dir)?;
         remove_other_versions(dir);
         let folder = dir.join(format!("cases-v{SCHEMA_VERSION}"));
+        let built_from = read_marker(&folder);
         let (live, writer) = match open_existing(&folder) {
             Ok((live, writer)) => (Some(live), Some(writer)),
             Err(reason) => {
@@ -152,6 +159,8 @@ impl CaseIndex {
             config,
             broken: AtomicBool::new(needs_rebuild),
             wake: Notify::new(),
+            built_from: std::sync::Mutex::new(built_from),
+            rebuilding: tokio::sync::Mutex::new(()),
             _owner: owner,
         });
         let (ops, receiver) = std::sync::mpsc::channel();
@@ -194,15 +203,38 @@ impl CaseIndex {
         self.request(|reply| Op::Add(cases, reply)).await
     }
 
+    /// Takes the rebuild lock: a rebuild holds it from `reset` to `mark_ready`.
+    pub async fn rebuild_guard(&self) -> tokio::sync::MutexGuard<'_, ()> {
+        self.shared.rebuilding.lock().await
+    }
+
     /// Replaces the folder with an empty index; searches answer `Rebuilding` until `mark_ready`.
     pub async fn reset(&self) -> Result<(), IndexError> {
+        self.shared.broken.store(true, Ordering::SeqCst);
         self.request(Op::Reset).await
     }
 
-    pub async fn mark_ready(&self) -> Result<(), IndexError> {
-        self.request(Op::MarkReady).await?;
+    /// Commits a rebuild, records what it was built from (`fingerprint`) and opens it to
+    /// searches.
+    pub async fn mark_ready(&self, fingerprint: String) -> Result<(), IndexError> {
+        self.request(|reply| Op::MarkReady(fingerprint.clone(), reply))
+            .await?;
+        if let Ok(mut built) = self.shared.built_from.lock() {
+            *built = Some(fingerprint);
+        }
         self.shared.broken.store(false, Ordering::SeqCst);
         Ok(())
+    }
+
+    /// The store fingerprint this index was built from, if known.
+    pub fn built_from(&self) -> Option<String> {
+        self.shared.built_from.lock().ok().and_then(|b| b.clone())
+    }
+
+    /// Marks the index as untrustworthy without waking the supervisor (it retries on its own
+    /// schedule).
+    pub fn mark_broken(&self) {
+        self.shared.broken.store(true, Ordering::SeqCst);
     }
 
     async fn request(
@@ -330,6 +362,12 @@ fn take_owner_lock(dir: &Path) -> Result<std::fs::File, IndexError> {
     }
 }
 
+/// The fingerprint line of a ready marker, if the folder has one.
+fn read_marker(folder: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(folder.join(READY_MARKER)).ok()?;
+    text.lines().nth(1).map(str::to_string)
+}
+
 fn open_existing(folder: &Path) -> Result<(Live, IndexWriter), String> {
     if !folder.join(READY_MARKER).is_file() {
         return Err("missing or half-built".into());
@@ -423,15 +461,14 @@ fn writer_loop(
                 let _ = reply.send(add(&shared, writer.as_mut(), &cases));
             }
             Op::Close => break,
-            Op::MarkReady(reply) => {
+            Op::MarkReady(fingerprint, reply) => {
                 let result = commit(&shared, writer.as_mut()).and_then(|()| {
                     let marker = shared.folder.join(READY_MARKER);
-                    std::fs::write(&marker, format!("schema {SCHEMA_VERSION}\n")).map_err(
-                        |source| IndexError::Io {
+                    std::fs::write(&marker, format!("schema {SCHEMA_VERSION}\n{fingerprint}\n"))
+                        .map_err(|source| IndexError::Io {
                             path: marker,
                             source,
-                        },
-                    )
+                        })
                 });
                 let _ = reply.send(result);
             }

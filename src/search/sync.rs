@@ -10,8 +10,10 @@ use super::{CaseIndex, IndexError, IndexedCase};
 use crate::digest::DigestOptions;
 use crate::digest::attachments::LogEvidence;
 use crate::domain::case::CaseRecord;
-use crate::store::{self, CaseStats, Store};
+use crate::store::{self, Store};
 
+/// Longest wait between two failed rebuilds.
+const MAX_BACKOFF: Duration = Duration::from_secs(300);
 /// Cases read from the store and sent to the writer per batch.
 const BATCH: u32 = 2_000;
 
@@ -44,13 +46,18 @@ pub fn indexed_case(case: &CaseRecord, templates: Vec<String>) -> IndexedCase {
 }
 
 /// Wipes the index and refills it from every stored case; `progress` hears the running count.
-/// Cases committed while this runs are sent by their writers after the reset, so none is lost.
+/// Searches answer `Rebuilding` until it is done. A case changed meanwhile changes the store's
+/// fingerprint, so the supervisor's next check rebuilds again: nothing is lost.
 pub async fn rebuild(
     index: &CaseIndex,
     store: &dyn Store,
     digest: DigestOptions,
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<u64, SyncError> {
+    let _only_rebuild = index.rebuild_guard().await;
+    // Read before the cases: a change committed during the rebuild leaves the fingerprint
+    // different, and the next check rebuilds again.
+    let fingerprint = store.case_stats().await?.fingerprint();
     index.reset().await?;
     let mut after = None;
     let mut done = 0u64;
@@ -71,7 +78,7 @@ pub async fn rebuild(
         index.add_for_rebuild(batch).await?;
         progress(done);
     }
-    index.mark_ready().await?;
+    index.mark_ready(fingerprint).await?;
     Ok(done)
 }
 
@@ -107,32 +114,34 @@ pub async fn supervise(
     rebuilt: impl Fn() + Send + Sync + 'static,
 ) {
     let quiet = |_: u64| {};
-    let mut known: Option<CaseStats> = None;
+    let mut backoff = Duration::from_secs(1);
     loop {
-        let stats = store.case_stats().await.ok();
-        let changed_outside = match (known, stats) {
-            // First look: trust a complete index whose size matches the store.
-            (None, Some(now)) => index.num_docs() != Some(now.count),
-            (Some(before), Some(now)) => before != now,
-            _ => false,
+        let stale = match store.case_stats().await {
+            Ok(stats) => index.built_from().as_deref() != Some(stats.fingerprint().as_str()),
+            Err(err) => {
+                tracing::warn!(error = %err, "cannot read the store's case fingerprint");
+                false
+            }
         };
-        if !index.is_ready() || !index.folder_intact() || changed_outside {
-            tracing::info!(
-                changed_outside,
-                "rebuilding the similar-case index from the store"
-            );
+        if !index.is_ready() || !index.folder_intact() || stale {
+            tracing::info!(stale, "rebuilding the similar-case index from the store");
             match rebuild(&index, store.as_ref(), digest, &quiet).await {
                 Ok(cases) => {
                     tracing::info!(cases, "similar-case index rebuilt");
+                    backoff = Duration::from_secs(1);
                     rebuilt();
                 }
                 Err(err) => {
-                    tracing::error!(error = %err, "similar-case index rebuild failed; retrying");
-                    index.request_rebuild();
+                    // A fault that repeats (a full disk, an unreadable attachment) must not
+                    // turn into a busy loop of wipes and rebuilds.
+                    tracing::error!(error = %err, retry_in_s = backoff.as_secs(), "similar-case index rebuild failed");
+                    index.mark_broken();
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(MAX_BACKOFF);
+                    continue;
                 }
             }
         }
-        known = stats;
         tokio::select! {
             () = index.rebuild_requested() => {}
             () = tokio::time::sleep(check_every) => {}

@@ -79,6 +79,16 @@ pub struct CaseStats {
     pub last_change: Option<chrono::DateTime<chrono::Utc>>,
 }
 
+impl CaseStats {
+    /// One line that changes whenever a case is added, changed or removed.
+    pub fn fingerprint(&self) -> String {
+        match self.last_change {
+            Some(at) => format!("cases {} last {}", self.count, at.to_rfc3339()),
+            None => format!("cases {} last -", self.count),
+        }
+    }
+}
+
 /// The outcome of walking the whole audit chain.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct ChainReport {

@@ -245,11 +245,12 @@ macro_rules! impl_sql_store {
                         return Ok((ImportOutcome::Unchanged, stored.clone()));
                     }
                     Some(stored) => {
+                        let case = &case.keeping_times_of(stored);
                         sqlx::query(
                             "update ticket set title = $1, description = $2, service_group = $3, \
                              priority = $4, impact = $5, urgency = $6, resolution = $7, \
                              created_at = $8, closed_at = $9, resolved_at = $9, updated_at = $10, \
-                             stage = 'closed' where ticket_id = $11",
+                             case_changed_at = $10, stage = 'closed' where ticket_id = $11",
                         )
                         .bind(&case.title)
                         .bind(&case.description)
@@ -270,9 +271,10 @@ macro_rules! impl_sql_store {
                         sqlx::query(
                             "insert into ticket (ticket_id, tenant_id, external_id, title, \
                              description, stage, priority, service_group, impact, urgency, \
-                             resolution, created_at, updated_at, resolved_at, closed_at) \
+                             resolution, created_at, updated_at, case_changed_at, resolved_at, \
+                             closed_at) \
                              values ($1, $2, $3, $4, $5, 'closed', $6, $7, $8, $9, $10, $11, $12, \
-                             $13, $13)",
+                             $12, $13, $13)",
                         )
                         .bind(case.id.0)
                         .bind(case.tenant_id.0)
@@ -338,7 +340,7 @@ macro_rules! impl_sql_store {
             async fn case_stats(&self) -> Result<$crate::store::CaseStats, $crate::store::Error> {
                 let (count, last_change): (i64, Option<chrono::DateTime<chrono::Utc>>) =
                     sqlx::query_as(
-                        "select count(*), max(updated_at) from ticket \
+                        "select count(*), max(case_changed_at) from ticket \
                          where stage in ('resolved', 'closed')",
                     )
                     .fetch_one(self.pool())

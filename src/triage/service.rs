@@ -56,8 +56,8 @@ pub struct Triage {
     cache: Mutex<HashMap<TenantId, CachedModels>>,
     /// Bumped whenever past cases change; cached models of an older generation are retrained.
     epoch: std::sync::atomic::AtomicU64,
-    /// One training at a time: training is CPU-bound and two of the same tenant would repeat it.
-    training: tokio::sync::Mutex<()>,
+    /// One training per tenant at a time: a second would repeat the first.
+    training: Mutex<HashMap<TenantId, Arc<tokio::sync::Mutex<()>>>>,
     /// Background triages run one at a time, so a burst of new tickets queues its triage
     /// instead of taking the cores from the requests that store them.
     background: tokio::sync::Semaphore,
@@ -72,7 +72,7 @@ impl Triage {
             model_config: ModelConfig::default(),
             cache: Mutex::new(HashMap::new()),
             epoch: std::sync::atomic::AtomicU64::new(0),
-            training: tokio::sync::Mutex::new(()),
+            training: Mutex::new(HashMap::new()),
             background: tokio::sync::Semaphore::new(1),
         }
     }
@@ -111,13 +111,47 @@ impl Triage {
         self.epoch.load(std::sync::atomic::Ordering::SeqCst)
     }
 
-    /// The tenant's models, trained now if none are cached for its current history.
-    pub async fn models_for(&self, tenant: TenantId) -> Result<Arc<TenantModels>, TriageError> {
-        if let Some(models) = self.cached(tenant) {
-            return Ok(models);
+    /// The tenant's models. Trained now if there are none; if the cached ones predate a change
+    /// of the history, they are served while a retraining runs in the background, so one
+    /// tenant's large import never holds up triage.
+    pub async fn models_for(
+        self: &Arc<Self>,
+        tenant: TenantId,
+    ) -> Result<Arc<TenantModels>, TriageError> {
+        match self.cached(tenant) {
+            Some((models, true)) => return Ok(models),
+            Some((stale, false)) => {
+                let this = self.clone();
+                tokio::spawn(async move {
+                    if let Err(err) = this.train(tenant, false).await {
+                        tracing::error!(tenant = %tenant.0, error = %err, "retraining failed");
+                    }
+                });
+                return Ok(stale);
+            }
+            None => {}
         }
-        let _training = self.training.lock().await;
-        if let Some(models) = self.cached(tenant) {
+        self.train(tenant, true).await
+    }
+
+    /// Trains the tenant's models unless another training of it is running; `wait` waits for
+    /// that one instead of returning at once.
+    async fn train(&self, tenant: TenantId, wait: bool) -> Result<Arc<TenantModels>, TriageError> {
+        let lock = self.tenant_lock(tenant);
+        let _training = if wait {
+            lock.lock().await
+        } else {
+            match lock.try_lock() {
+                Ok(guard) => guard,
+                Err(_) => {
+                    return self
+                        .cached(tenant)
+                        .map(|(m, _)| m)
+                        .ok_or(TriageError::Task("models are being trained".into()));
+                }
+            }
+        };
+        if let Some((models, true)) = self.cached(tenant) {
             return Ok(models);
         }
         let generation = self.generation();
@@ -153,13 +187,21 @@ impl Triage {
         Ok(models)
     }
 
-    fn cached(&self, tenant: TenantId) -> Option<Arc<TenantModels>> {
+    fn tenant_lock(&self, tenant: TenantId) -> Arc<tokio::sync::Mutex<()>> {
+        match self.training.lock() {
+            Ok(mut locks) => locks.entry(tenant).or_default().clone(),
+            // A poisoned map only means a panic elsewhere; a fresh lock is still correct.
+            Err(_) => Arc::default(),
+        }
+    }
+
+    /// The cached models and whether they were trained on the current history.
+    fn cached(&self, tenant: TenantId) -> Option<(Arc<TenantModels>, bool)> {
         let generation = self.generation();
         let cache = self.cache.lock().ok()?;
         cache
             .get(&tenant)
-            .filter(|c| c.generation == generation)
-            .map(|c| c.models.clone())
+            .map(|c| (c.models.clone(), c.generation == generation))
     }
 
     async fn history(&self, tenant: TenantId) -> Result<Vec<CaseRecord>, TriageError> {
@@ -281,7 +323,11 @@ impl Triage {
 
     /// Proposes for the ticket and stores the suggestion; the ticket itself is left alone.
     #[tracing::instrument(skip_all, fields(ticket.id = %id))]
-    pub async fn triage(&self, id: TicketId, actor: &Actor) -> Result<Suggestion, TriageError> {
+    pub async fn triage(
+        self: &Arc<Self>,
+        id: TicketId,
+        actor: &Actor,
+    ) -> Result<Suggestion, TriageError> {
         let detail = self.store.ticket(id).await?;
         let similar = self.similar(&detail, self.config.triage.neighbours).await?;
         let models = self.models_for(detail.ticket.tenant_id).await?;
@@ -323,7 +369,7 @@ impl Triage {
 
     /// Triage in the background after a ticket was created. A failure is stored as a failed
     /// suggestion so the ticket shows it rather than silently lacking one.
-    pub async fn triage_or_record_failure(&self, id: TicketId, tenant: TenantId) {
+    pub async fn triage_or_record_failure(self: &Arc<Self>, id: TicketId, tenant: TenantId) {
         let Ok(_turn) = self.background.acquire().await else {
             return; // the semaphore is never closed
         };

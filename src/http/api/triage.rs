@@ -85,7 +85,7 @@ async fn similar(
         .triage
         .similar(&detail, k)
         .await
-        .map_err(|e| Error::Internal(e.into()))?;
+        .map_err(triage_error)?;
     if let Some(reason) = found.unavailable {
         return Err(Error::Unavailable(reason));
     }
@@ -156,9 +156,14 @@ async fn triage(
         .triage
         .triage(detail.ticket.id, &Actor::user(&caller.name))
         .await
-        .map_err(|err| match err {
-            crate::triage::TriageError::Store(e) => Error::from(e),
-            other => Error::Internal(other.into()),
-        })?;
+        .map_err(triage_error)?;
     Ok((StatusCode::CREATED, Json(SuggestionView::from(suggestion))))
+}
+
+/// Store errors keep their meaning (404, 409); anything else is the service's fault.
+fn triage_error(err: crate::triage::TriageError) -> Error {
+    match err {
+        crate::triage::TriageError::Store(e) => Error::from(e),
+        other => Error::Internal(other.into()),
+    }
 }
