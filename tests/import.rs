@@ -80,6 +80,7 @@ fn bad_rows_are_reported_by_line_and_the_rest_import() {
     csv.extend_from_slice(format!("A-4,Huge,{},Network,P3,\n", "x".repeat(1_048_576)).as_bytes());
     csv.extend_from_slice(b"A-5,Odd priority,text,Network,whenever,\n");
     csv.extend_from_slice(b"A-6,Printer offline,spooler stuck,Service Desk,P4,\n");
+    csv.extend_from_slice(b"A-8,Too few fields\n");
     csv.extend_from_slice(b"A-7,Truncated row,\"this quote never clo");
     let file = write(dir.path(), "cases.csv", &csv);
 
@@ -91,7 +92,7 @@ fn bad_rows_are_reported_by_line_and_the_rest_import() {
     assert_eq!(output.status.code(), Some(2), "some rows failed");
     assert_eq!(
         text(&output.stdout).trim(),
-        "8 rows: 2 created, 0 updated, 0 unchanged, 6 failed"
+        "9 rows: 2 created, 0 updated, 0 unchanged, 7 failed"
     );
     let errors = text(&output.stderr);
     for expected in [
@@ -100,7 +101,8 @@ fn bad_rows_are_reported_by_line_and_the_rest_import() {
         "line 5: id \"A-1\" was already imported from line 2",
         "line 6: description: is 1048576 characters long",
         "line 7: priority:",
-        "line 9: has 3 fields where the header has 6",
+        "line 9: has 2 fields where the header has 6",
+        "line 10: a quote opened in this row is never closed",
     ] {
         assert!(
             errors.contains(expected),
@@ -136,6 +138,27 @@ fn line_numbers_hold_for_crlf_files_with_blank_lines() {
     assert_eq!(
         text(&output.stdout).trim(),
         "4 rows: 2 created, 0 updated, 0 unchanged, 2 failed"
+    );
+}
+
+#[test]
+fn a_file_cut_off_inside_its_last_field_does_not_import_that_row() {
+    let dir = with_tenant();
+    let csv = b"id,title,service_group,resolution\nC-1,VPN down,Network,\"Restarted the gateway\"\nC-2,Disk full,Servers,\"Extended the vol";
+    let file = write(dir.path(), "cut.csv", csv);
+    let output = triagegate(
+        dir.path(),
+        &["import", "--tenant", "acme", "--quiet", &file],
+    );
+    assert_eq!(output.status.code(), Some(2));
+    let errors = text(&output.stderr);
+    assert!(
+        errors.contains("line 3: a quote opened in this row is never closed"),
+        "{errors}"
+    );
+    assert_eq!(
+        text(&output.stdout).trim(),
+        "2 rows: 1 created, 0 updated, 0 unchanged, 1 failed"
     );
 }
 

@@ -335,6 +335,21 @@ async fn cases_are_upserted_by_external_id_per_tenant(backend: Backend) {
     assert_eq!(store.cases(None, None, 10).await.expect("all").len(), 2);
     let stats = store.case_stats().await.expect("stats");
     assert_eq!(stats.count, 2);
+
+    // The most recent cases of one tenant, newest first.
+    for (id, day) in [("INC-2", "2026-05-01"), ("INC-3", "2026-04-01")] {
+        let mut draft = case_draft(id, "Disk full", "Servers & Cloud");
+        draft.created_at = Some(format!("{day}T08:00:00Z"));
+        draft.closed_at = None;
+        let case = ImportedCase::from_draft(acme.id, &draft).expect("case");
+        store.upsert_case(&case, &actor).await.expect("stored");
+    }
+    let recent = store.recent_cases(acme.id, 2).await.expect("recent");
+    let ids: Vec<_> = recent
+        .iter()
+        .filter_map(|c| c.external_id.as_deref())
+        .collect();
+    assert_eq!(ids, ["INC-2", "INC-3"]);
     assert!(
         store::verify_audit_chain(store.as_ref())
             .await

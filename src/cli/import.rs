@@ -184,10 +184,20 @@ pub async fn import_bytes(
             }
         }
         let start = record.position().map_or(before, csv::Position::byte);
+        let end = reader.position().byte();
         let line = lines.line_at(bytes, start);
         summary.rows += 1;
-        progress.set_position(reader.position().byte());
-        match import_row(&record, &header, &columns, tenant, line, &mut seen) {
+        progress.set_position(end);
+        let checked = if unclosed_quote(bytes, start, end) {
+            Err(
+                "a quote opened in this row is never closed (a truncated file?); \
+                 the row is not imported"
+                    .to_string(),
+            )
+        } else {
+            import_row(&record, &header, &columns, tenant, line, &mut seen)
+        };
+        match checked {
             Err(message) => {
                 summary.failed += 1;
                 progress.suspend(|| eprintln!("line {line}: {message}"));
@@ -205,6 +215,15 @@ pub async fn import_bytes(
     }
     progress.finish_and_clear();
     Ok(summary)
+}
+
+/// Whether the row's raw bytes hold an odd number of quotes. A quoted field has its opening and
+/// closing quote and doubles any inside, so only a quote left open (the file cut off inside a
+/// field, which the CSV reader takes to the end of the file) makes the count odd.
+fn unclosed_quote(bytes: &[u8], start: u64, end: u64) -> bool {
+    let to_index = |at: u64| usize::try_from(at).unwrap_or(usize::MAX).min(bytes.len());
+    let (start, end) = (to_index(start), to_index(end));
+    start < end && memchr::memchr_iter(b'"', &bytes[start..end]).count() % 2 == 1
 }
 
 /// Line numbers from byte offsets, counted once through the file. The csv reader's own line

@@ -150,6 +150,8 @@ pub trait Store: Send + Sync {
         after: Option<TicketId>,
         limit: u32,
     ) -> Result<Vec<CaseRecord>, Error>;
+    /// A tenant's `limit` most recent past cases by creation time, newest first.
+    async fn recent_cases(&self, tenant: TenantId, limit: u32) -> Result<Vec<CaseRecord>, Error>;
     /// How many past cases there are and when the last one changed: a cheap fingerprint that
     /// tells the index its store changed under it (an import from another process).
     async fn case_stats(&self) -> Result<CaseStats, Error>;

@@ -50,6 +50,13 @@ pub(super) const LIST_CASES: &str = concat!(
      and ($2 is null or ticket_id > $2) order by ticket_id limit $3"
 );
 
+/// A tenant's most recent past cases, newest first.
+pub(super) const RECENT_CASES: &str = concat!(
+    case_columns!(),
+    "where stage in ('resolved', 'closed') and tenant_id = $1 \
+     order by created_at desc, ticket_id desc limit $2"
+);
+
 pub(super) const CASE_BY_ID: &str = concat!(
     case_columns!(),
     "where stage in ('resolved', 'closed') and ticket_id = $1"
@@ -331,6 +338,20 @@ macro_rules! impl_sql_store {
                     sqlx::query_as($crate::store::sql::LIST_CASES)
                         .bind(tenant.map(|t| t.0))
                         .bind(after.map(|t| t.0))
+                        .bind(i64::from(limit))
+                        .fetch_all(self.pool())
+                        .await?;
+                rows.into_iter().map(TryInto::try_into).collect()
+            }
+
+            async fn recent_cases(
+                &self,
+                tenant: $crate::domain::tenant::TenantId,
+                limit: u32,
+            ) -> Result<Vec<$crate::domain::case::CaseRecord>, $crate::store::Error> {
+                let rows: Vec<$crate::store::rows::CaseRow> =
+                    sqlx::query_as($crate::store::sql::RECENT_CASES)
+                        .bind(tenant.0)
                         .bind(i64::from(limit))
                         .fetch_all(self.pool())
                         .await?;

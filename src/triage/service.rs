@@ -23,7 +23,7 @@ use crate::search::{CaseIndex, Hit, IndexError, SimilarQuery};
 use crate::store::{self, Store};
 
 /// Past cases a tenant's models learn from at most: the most recent ones.
-const MAX_HISTORY: usize = 20_000;
+const MAX_HISTORY: u32 = 20_000;
 /// Neighbours looked up per history case while calibrating.
 const TRAINING_NEIGHBOURS: usize = 20;
 
@@ -204,19 +204,10 @@ impl Triage {
             .map(|c| (c.models.clone(), c.generation == generation))
     }
 
+    /// The tenant's most recent past cases, oldest first, at most `MAX_HISTORY`.
     async fn history(&self, tenant: TenantId) -> Result<Vec<CaseRecord>, TriageError> {
-        let mut history = Vec::new();
-        let mut after = None;
-        loop {
-            let page = self.store.cases(Some(tenant), after, 5_000).await?;
-            let Some(last) = page.last() else { break };
-            after = Some(last.id);
-            history.extend(page);
-        }
-        history.sort_by_key(|case| case.created_at);
-        if history.len() > MAX_HISTORY {
-            history.drain(..history.len() - MAX_HISTORY);
-        }
+        let mut history = self.store.recent_cases(tenant, MAX_HISTORY).await?;
+        history.reverse();
         Ok(history)
     }
 
