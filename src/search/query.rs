@@ -95,6 +95,8 @@ pub struct CaseQuery<'a> {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Hit {
     pub case_id: String,
+    /// The case's id in the tool it was imported from (e.g. INC0012345), if any.
+    pub external_id: Option<String>,
     pub score: f32,
     pub title: String,
     pub service_group: Option<String>,
@@ -343,6 +345,7 @@ pub fn search(
         };
         hits.push(Hit {
             case_id: text(fields.case_id).unwrap_or_default(),
+            external_id: text(fields.external_id),
             score,
             title: text(fields.title).unwrap_or_default(),
             service_group: text(fields.service_group),

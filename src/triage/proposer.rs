@@ -96,7 +96,7 @@ fn neighbour_evidence(input: &ProposalInput, field: Field) -> Vec<NeighbourEvide
         .take(EVIDENCE_NEIGHBOURS)
         .map(|hit| NeighbourEvidence {
             case_id: hit.case_id.clone(),
-            external_id: None,
+            external_id: hit.external_id.clone(),
             title: hit.title.clone(),
             score: hit.score,
             value: neighbour_value(hit, field, input.matrix),

@@ -104,6 +104,12 @@ async fn similar_cases_come_from_the_tickets_tenant_only(backend: Backend) {
         "{top}"
     );
     assert_eq!(top["service_group"], "Network");
+    assert!(
+        top["external_id"]
+            .as_str()
+            .is_some_and(|id| id.starts_with("DEMO-")),
+        "the imported case's own number is shown: {top}"
+    );
     assert!(!top["matched_terms"].as_array().expect("terms").is_empty());
     assert!(top["resolution"].as_str().is_some_and(|r| !r.is_empty()));
     let scores: Vec<f64> = similar

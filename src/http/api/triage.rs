@@ -43,6 +43,8 @@ struct SimilarPage {
 #[derive(Serialize)]
 struct SimilarCase {
     case_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    external_id: Option<String>,
     title: String,
     score: f32,
     matched_terms: Vec<String>,
@@ -57,6 +59,7 @@ impl From<Hit> for SimilarCase {
         Self {
             url: format!("/api/v1/tickets/{}", hit.case_id),
             case_id: hit.case_id,
+            external_id: hit.external_id,
             title: hit.title,
             score: hit.score,
             matched_terms: hit.matched_terms,
