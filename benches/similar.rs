@@ -220,7 +220,8 @@ async fn triage_end_to_end(runs: usize) {
     }
     let (index, _) =
         CaseIndex::open(&db.dir().join("index"), QueryConfig::default()).expect("index");
-    let triage = Arc::new(Triage::new(store.clone(), index, Arc::new(config)));
+    let metrics = Arc::new(triagegate::metrics::Metrics::new());
+    let triage = Arc::new(Triage::new(store.clone(), index, Arc::new(config), metrics));
     triage.resync().await.expect("indexed");
     let draft = TicketDraft {
         title: "Nightly backup failed for SQL01: not enough space".into(),

@@ -81,20 +81,30 @@ impl App {
             }
         }
         let config = Arc::new(config);
-        let triage = Arc::new(Triage::new(store.clone(), index.clone(), config.clone()));
+        let metrics = Arc::new(Metrics::new());
+        let triage = Arc::new(Triage::new(
+            store.clone(),
+            index.clone(),
+            config.clone(),
+            metrics.clone(),
+        ));
         // Rebuilds at start-up when needed and whenever the index fails later; serving goes on.
         let after_rebuild = triage.clone();
+        let rebuild_metrics = metrics.clone();
         tokio::spawn(crate::search::sync::supervise(
             index,
             store.clone(),
             config.index.check_every,
             crate::digest::DigestOptions::from_config(&config.digest),
-            move || after_rebuild.forget_all_models(),
+            move || {
+                after_rebuild.forget_all_models();
+                rebuild_metrics.index_rebuilt();
+            },
         ));
         let state = AppState {
             config,
             store: store.clone(),
-            metrics: Arc::new(Metrics::new()),
+            metrics,
             triage: triage.clone(),
         };
         Ok(Self {

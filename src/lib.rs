@@ -15,6 +15,8 @@ pub mod digest;
 pub mod domain;
 /// HTTP adapter: JSON API, health, metrics, auth and errors.
 pub mod http;
+/// Prometheus metrics: requests, triages, index rebuilds.
+pub mod metrics;
 /// Similar past cases: the tantivy index on disk and how it follows the store.
 pub mod search;
 /// The database: SQLite or PostgreSQL behind one trait, with the audit chain.

@@ -50,6 +50,7 @@ struct CachedModels {
 
 pub struct Triage {
     store: Arc<dyn Store>,
+    metrics: Arc<crate::metrics::Metrics>,
     index: CaseIndex,
     config: Arc<Config>,
     model_config: ModelConfig,
@@ -64,9 +65,15 @@ pub struct Triage {
 }
 
 impl Triage {
-    pub fn new(store: Arc<dyn Store>, index: CaseIndex, config: Arc<Config>) -> Self {
+    pub fn new(
+        store: Arc<dyn Store>,
+        index: CaseIndex,
+        config: Arc<Config>,
+        metrics: Arc<crate::metrics::Metrics>,
+    ) -> Self {
         Self {
             store,
+            metrics,
             index,
             config,
             model_config: ModelConfig::default(),
@@ -319,6 +326,18 @@ impl Triage {
         id: TicketId,
         actor: &Actor,
     ) -> Result<Suggestion, TriageError> {
+        let started = std::time::Instant::now();
+        let suggestion = self.propose_and_store(id, actor).await?;
+        self.metrics
+            .observe_triage("done", started.elapsed().as_secs_f64());
+        Ok(suggestion)
+    }
+
+    async fn propose_and_store(
+        self: &Arc<Self>,
+        id: TicketId,
+        actor: &Actor,
+    ) -> Result<Suggestion, TriageError> {
         let detail = self.store.ticket(id).await?;
         let similar = self.similar(&detail, self.config.triage.neighbours).await?;
         let models = self.models_for(detail.ticket.tenant_id).await?;
@@ -365,14 +384,20 @@ impl Triage {
             return; // the semaphore is never closed
         };
         let actor = Actor::system("triage");
+        let started = std::time::Instant::now();
         if let Err(err) = self.triage(id, &actor).await {
             tracing::error!(ticket.id = %id, error = %err, "triage failed");
             let mut failed =
                 Suggestion::new(id, tenant, self.proposer(), json!({}), Default::default());
             failed.status = SuggestionStatus::Failed;
             failed.error = Some(err.to_string());
-            if let Err(err) = self.store.insert_suggestion(&failed, &actor).await {
-                tracing::error!(ticket.id = %id, error = %err, "cannot record the failed triage");
+            match self.store.insert_suggestion(&failed, &actor).await {
+                Ok(()) => self
+                    .metrics
+                    .observe_triage("failed", started.elapsed().as_secs_f64()),
+                Err(err) => {
+                    tracing::error!(ticket.id = %id, error = %err, "cannot record the failed triage")
+                }
             }
         }
     }
