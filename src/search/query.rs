@@ -501,6 +501,81 @@ mod tests {
         assert!(hits.is_empty());
     }
 
+    /// Random text from query syntax, punctuation, non-ASCII letters, controls and case words:
+    /// every query builds and runs, and never leaves the tenant.
+    #[test]
+    fn random_text_never_errors_or_crosses_tenants() {
+        let f = fixture();
+        let pieces = [
+            "\"",
+            ":",
+            "(",
+            ")",
+            "*",
+            "~",
+            "^",
+            "\\",
+            "/",
+            "[",
+            "]",
+            "{",
+            "}",
+            "!",
+            "?",
+            "-",
+            "+",
+            "&&",
+            "||",
+            "AND",
+            "OR",
+            "NOT",
+            "TO",
+            " ",
+            "\n",
+            "\t",
+            "\u{0}",
+            "\u{202e}",
+            "é",
+            "ß",
+            "日本",
+            "🙂",
+            "vpn",
+            "VPN",
+            "printer",
+            "gateway",
+            "tunnel",
+            "x".repeat(60).leak(),
+            "org.apache.Foo",
+            "NullPointerException",
+            "10.0.0.1",
+            "<*>",
+        ];
+        let mut state = 0x9E37_79B9_7F4A_7C15_u64;
+        let mut next = |n: usize| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % n as u64) as usize
+        };
+        for _ in 0..500 {
+            let mut text = String::new();
+            for _ in 0..next(40) {
+                text.push_str(pieces[next(pieces.len())]);
+            }
+            let q = CaseQuery {
+                title: &text,
+                description: &text,
+                ..vpn_query(&["globex"])
+            };
+            // `run` fails the test on any build or search error; `None` means no usable term.
+            let hits = run(&f, &q).unwrap_or_default();
+            assert!(
+                hits.iter().all(|h| h.case_id == "g1"),
+                "{text:?} left the tenant"
+            );
+        }
+    }
+
     #[test]
     fn syntax_characters_do_not_error() {
         let f = fixture();
