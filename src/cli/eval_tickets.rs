@@ -16,7 +16,7 @@ use crate::config::Config;
 use crate::search::{CaseIndex, IndexedCase, QueryConfig, SimilarQuery};
 use crate::triage::calibration::Neighbour;
 use crate::triage::eval_metrics::{EvalReport, Scored, evaluate};
-use crate::triage::models::{NeighbourLists, train_field};
+use crate::triage::models::train_field;
 use crate::triage::text_model::{ModelConfig, SplitMix64};
 
 /// Neighbours looked up per training row for calibration.
@@ -129,15 +129,13 @@ async fn run(train: &[Row], test: &[Row], config: &Config, dir: &Path) -> anyhow
         .zip(train)
         .map(|(text, row)| (text.as_str(), row.label.as_str()))
         .collect();
-    let mut lists: NeighbourLists = Vec::with_capacity(train.len());
-    for (i, row) in train.iter().enumerate() {
-        let hits = index.search_now(&query(row, Some(i)), TRAINING_NEIGHBOURS)?;
-        lists.push(
-            hits.iter()
-                .filter_map(|h| h.case_id.parse::<usize>().ok().map(|n| (n, h.score)))
-                .collect(),
-        );
-    }
+    let queries: Vec<SimilarQuery> = train
+        .iter()
+        .enumerate()
+        .map(|(i, row)| query(row, Some(i)))
+        .collect();
+    let positions: HashMap<String, usize> = (0..train.len()).map(|i| (i.to_string(), i)).collect();
+    let lists = index.neighbour_lists(&queries, TRAINING_NEIGHBOURS, &positions)?;
     let model = train_field(
         &examples,
         Some(lists),

@@ -98,7 +98,6 @@ struct Live {
 }
 
 enum Op {
-    Upsert(Vec<IndexedCase>, oneshot::Sender<Result<(), IndexError>>),
     /// Adds without committing: a rebuild commits once, at `MarkReady`.
     Add(Vec<IndexedCase>, oneshot::Sender<Result<(), IndexError>>),
     Reset(oneshot::Sender<Result<(), IndexError>>),
@@ -193,11 +192,6 @@ impl CaseIndex {
         }
     }
 
-    /// Adds or replaces cases (by case id) and makes them searchable before returning.
-    pub async fn upsert(&self, cases: Vec<IndexedCase>) -> Result<(), IndexError> {
-        self.request(|reply| Op::Upsert(cases, reply)).await
-    }
-
     /// Adds cases to an index being rebuilt; they become searchable at `mark_ready`.
     pub async fn add_for_rebuild(&self, cases: Vec<IndexedCase>) -> Result<(), IndexError> {
         self.request(|reply| Op::Add(cases, reply)).await
@@ -269,10 +263,24 @@ impl CaseIndex {
         search_blocking(&self.shared, query, k)
     }
 
-    /// Documents in the index as last reloaded; `None` while it is rebuilt.
-    pub fn num_docs(&self) -> Option<u64> {
-        let guard = self.shared.live.read().ok()?;
-        guard.as_ref().map(|live| live.reader.searcher().num_docs())
+    /// For each query, its hits that are among `positions` (case id to position), as
+    /// `(position, score)`, best first; for calibrating a model on the cases themselves.
+    pub fn neighbour_lists(
+        &self,
+        queries: &[SimilarQuery],
+        k: usize,
+        positions: &std::collections::HashMap<String, usize>,
+    ) -> Result<Vec<Vec<(usize, f32)>>, IndexError> {
+        queries
+            .iter()
+            .map(|query| {
+                let hits = self.search_now(query, k)?;
+                Ok(hits
+                    .iter()
+                    .filter_map(|hit| positions.get(&hit.case_id).map(|&i| (i, hit.score)))
+                    .collect())
+            })
+            .collect()
     }
 
     /// Whether searches are being answered from a complete index.
@@ -439,10 +447,6 @@ fn writer_loop(
 ) {
     while let Ok(op) = ops.recv() {
         match op {
-            Op::Upsert(cases, reply) => {
-                let result = upsert(&shared, writer.as_mut(), &cases);
-                let _ = reply.send(result);
-            }
             Op::Reset(reply) => {
                 // The old writer holds the folder's lock file; it must go before the folder does.
                 drop(writer.take());
@@ -474,16 +478,6 @@ fn writer_loop(
             }
         }
     }
-}
-
-/// Replaces each case (by id) and commits, so the cases are searchable on return.
-fn upsert(
-    shared: &Shared,
-    mut writer: Option<&mut IndexWriter>,
-    cases: &[IndexedCase],
-) -> Result<(), IndexError> {
-    add(shared, writer.as_deref_mut(), cases)?;
-    commit(shared, writer)
 }
 
 fn add(

@@ -10,6 +10,7 @@ use super::{CaseIndex, IndexError, IndexedCase};
 use crate::digest::DigestOptions;
 use crate::digest::attachments::LogEvidence;
 use crate::domain::case::CaseRecord;
+use crate::domain::ticket::TicketDetail;
 use crate::store::{self, Store};
 
 /// Longest wait between two failed rebuilds.
@@ -89,16 +90,23 @@ pub async fn case_templates(
     digest: DigestOptions,
 ) -> Result<Vec<String>, SyncError> {
     let detail = store.ticket(case.id).await?;
+    Ok(ticket_logs(store, &detail, digest).await?.query_templates())
+}
+
+/// Reads a ticket's attachments and digests them on a blocking thread.
+pub async fn ticket_logs(
+    store: &dyn Store,
+    detail: &TicketDetail,
+    digest: DigestOptions,
+) -> Result<LogEvidence, SyncError> {
     let mut files = Vec::with_capacity(detail.attachments.len());
-    for meta in detail.attachments {
-        let content = store.attachment(case.id, meta.id).await?;
-        files.push((meta, content.content));
+    for meta in &detail.attachments {
+        let content = store.attachment(detail.ticket.id, meta.id).await?;
+        files.push((meta.clone(), content.content));
     }
-    let evidence =
-        tokio::task::spawn_blocking(move || LogEvidence::from_attachments(&files, digest))
-            .await
-            .map_err(|e| SyncError::Digest(e.to_string()))?;
-    Ok(evidence.query_templates())
+    tokio::task::spawn_blocking(move || LogEvidence::from_attachments(&files, digest))
+        .await
+        .map_err(|e| SyncError::Digest(e.to_string()))
 }
 
 /// Runs for the life of the service: rebuilds the index when it is missing at start-up, when a

@@ -19,7 +19,7 @@ use crate::domain::case::CaseRecord;
 use crate::domain::suggestion::{Suggestion, SuggestionStatus};
 use crate::domain::tenant::{Tenant, TenantId};
 use crate::domain::ticket::{TicketDetail, TicketId};
-use crate::search::{CaseIndex, Hit, IndexError, SimilarQuery};
+use crate::search::{CaseIndex, Hit, SimilarQuery};
 use crate::store::{self, Store};
 
 /// Past cases a tenant's models learn from at most: the most recent ones.
@@ -39,6 +39,8 @@ pub enum TriageError {
 pub struct Similar {
     pub hits: Vec<Hit>,
     pub logs: LogEvidence,
+    /// The logs' templates that went into the query, errors first.
+    pub templates: Vec<String>,
     /// Why there are no hits although there may be past cases (index rebuilding), if so.
     pub unavailable: Option<String>,
 }
@@ -242,16 +244,7 @@ impl Triage {
             .map(|(i, case)| (case.id.0.to_string(), i))
             .collect();
         let result = tokio::task::spawn_blocking(move || {
-            queries
-                .iter()
-                .map(|query| {
-                    index.search_now(query, TRAINING_NEIGHBOURS).map(|hits| {
-                        hits.iter()
-                            .filter_map(|hit| positions.get(&hit.case_id).map(|&i| (i, hit.score)))
-                            .collect::<Vec<_>>()
-                    })
-                })
-                .collect::<Result<NeighbourLists, IndexError>>()
+            index.neighbour_lists(&queries, TRAINING_NEIGHBOURS, &positions)
         })
         .await;
         match result {
@@ -286,22 +279,20 @@ impl Triage {
     /// Digests the ticket's logs and finds its similar past cases.
     pub async fn similar(&self, detail: &TicketDetail, k: usize) -> Result<Similar, TriageError> {
         let ticket = &detail.ticket;
-        let mut files = Vec::with_capacity(detail.attachments.len());
-        for meta in &detail.attachments {
-            let content = self.store.attachment(ticket.id, meta.id).await?;
-            files.push((meta.clone(), content.content));
-        }
         let options = DigestOptions::from_config(&self.config.digest);
-        let logs =
-            tokio::task::spawn_blocking(move || LogEvidence::from_attachments(&files, options))
-                .await
-                .map_err(|e| TriageError::Task(e.to_string()))?;
+        let logs = crate::search::sync::ticket_logs(self.store.as_ref(), detail, options)
+            .await
+            .map_err(|err| match err {
+                crate::search::sync::SyncError::Store(e) => TriageError::Store(e),
+                other => TriageError::Task(other.to_string()),
+            })?;
+        let templates = logs.query_templates();
         let tenant = self.store.tenant_by_slug(&ticket.tenant).await?;
         let query = SimilarQuery {
             tenants: self.query_tenants(&tenant).await?,
             title: ticket.title.clone(),
             description: ticket.description.clone(),
-            templates: logs.query_templates(),
+            templates: templates.clone(),
             created_before: None,
             exclude_case: Some(ticket.id.0.to_string()),
         };
@@ -315,6 +306,7 @@ impl Triage {
         Ok(Similar {
             hits,
             logs,
+            templates,
             unavailable,
         })
     }
@@ -343,7 +335,7 @@ impl Triage {
         let models = self.models_for(detail.ticket.tenant_id).await?;
         let ticket = &detail.ticket;
         let text = format!("{}\n{}", ticket.title, ticket.description);
-        let templates = similar.logs.query_templates();
+        let templates = &similar.templates;
         let rule_text = format!("{text}\n{}", templates.join("\n"));
         let fields = propose(&ProposalInput {
             text: &text,

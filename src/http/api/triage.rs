@@ -93,7 +93,7 @@ async fn similar(
         return Err(Error::Unavailable(reason));
     }
     Ok(Json(SimilarPage {
-        templates_used: found.logs.query_templates().len(),
+        templates_used: found.templates.len(),
         similar: found.hits.into_iter().map(SimilarCase::from).collect(),
     }))
 }
