@@ -45,6 +45,8 @@ pub struct Config {
     pub limits: Limits,
     pub digest: DigestConfig,
     pub triage: TriageConfig,
+    /// Which priority changes wait for an approver.
+    pub approvals: crate::domain::decision::ApprovalPolicy,
     pub log: LogConfig,
 }
 
@@ -140,7 +142,14 @@ struct RawConfig {
     limits: RawLimits,
     digest: RawDigest,
     triage: RawTriage,
+    approvals: RawApprovals,
     log: RawLog,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawApprovals {
+    priority_changes: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -290,6 +299,9 @@ impl Config {
             ));
         }
         let triage = load_triage(raw.triage)?;
+        let approvals =
+            crate::domain::decision::ApprovalPolicy::parse(raw.approvals.priority_changes.trim())
+                .map_err(|e| Error::Invalid(e.to_string()))?;
         Ok(Self {
             database: DatabaseConfig {
                 url,
@@ -306,6 +318,7 @@ impl Config {
             },
             digest,
             triage,
+            approvals,
             log: LogConfig {
                 filter: raw.log.filter,
             },

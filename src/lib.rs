@@ -17,6 +17,8 @@ pub mod domain;
 pub mod http;
 /// Prometheus metrics: requests, triages, index rebuilds.
 pub mod metrics;
+/// QA reports: AI-vs-human agreement, its CSV export and charts.
+pub mod report;
 /// Similar past cases: the tantivy index on disk and how it follows the store.
 pub mod search;
 /// The database: SQLite or PostgreSQL behind one trait, with the audit chain.

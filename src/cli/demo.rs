@@ -200,5 +200,7 @@ fn print_credentials(config: &Config) {
     for (name, role, password, token) in DEMO_USERS {
         eprintln!("{name:<16} {:<10} {password:<26} {token}", role.as_str());
     }
-    eprintln!("\ntry:  curl -H 'Authorization: Bearer tg_demo_l1_token' {base}/api/v1/tickets\n");
+    eprintln!("\nsign in: {base}/login as demo-l1 / demo-l1-password (the L1 queue and proposals)");
+    eprintln!("         approvals as demo-approver, the QA figures as demo-qa");
+    eprintln!("try:     curl -H 'Authorization: Bearer tg_demo_l1_token' {base}/api/v1/tickets\n");
 }

@@ -4,7 +4,9 @@
 pub mod attachment;
 pub mod audit;
 pub mod case;
+pub mod decision;
 pub mod severity;
+pub mod sla;
 pub mod suggestion;
 pub mod tenant;
 pub mod ticket;

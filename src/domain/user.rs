@@ -63,7 +63,7 @@ impl Role {
         use Action::*;
         match self {
             Role::Admin => true,
-            Role::L1 | Role::Approver => matches!(
+            Role::L1 => matches!(
                 action,
                 CreateTicket
                     | ReadTicket
@@ -71,10 +71,22 @@ impl Role {
                     | ReadTicketAudit
                     | ReadSuggestions
                     | RunTriage
+                    | Decide
+            ),
+            Role::Approver => matches!(
+                action,
+                CreateTicket
+                    | ReadTicket
+                    | EditTicket
+                    | ReadTicketAudit
+                    | ReadSuggestions
+                    | RunTriage
+                    | Decide
+                    | Approve
             ),
             Role::Qa => matches!(
                 action,
-                ReadTicket | ReadTicketAudit | VerifyAudit | ReadSuggestions
+                ReadTicket | ReadTicketAudit | VerifyAudit | ReadSuggestions | ReadQa
             ),
             Role::Requester => matches!(action, CreateTicket | ReadTicket),
         }
@@ -98,6 +110,12 @@ pub enum Action {
     /// Similar cases and the machine's suggestions: staff only, never the client's requester.
     ReadSuggestions,
     RunTriage,
+    /// Accept or override a suggestion's fields and set the next step.
+    Decide,
+    /// See and decide priority changes waiting for approval.
+    Approve,
+    /// The AI-vs-human agreement figures and their export.
+    ReadQa,
 }
 
 impl Action {
@@ -110,6 +128,9 @@ impl Action {
             Action::VerifyAudit => "verify the audit chain",
             Action::ReadSuggestions => "read similar cases and suggestions",
             Action::RunTriage => "run triage",
+            Action::Decide => "decide on suggestions",
+            Action::Approve => "approve priority changes",
+            Action::ReadQa => "read the QA agreement figures",
         }
     }
 }

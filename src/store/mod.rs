@@ -3,6 +3,7 @@
 //! transaction that also appends its audit event, so a write and its record land together or not
 //! at all.
 
+mod decisions;
 mod postgres;
 mod rows;
 mod sql;
@@ -24,6 +25,10 @@ use crate::domain::ticket::{
 };
 use crate::domain::user::{NewUser, User, UserId};
 
+pub use decisions::{
+    ChangeListing, ChangeQuery, DecidedQuery, DecisionRecorded, DecisionStore, QueueItem,
+    QueueQuery,
+};
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 
@@ -58,6 +63,16 @@ pub enum Visibility {
     AllTenants,
     /// Only the tenants granted to this user.
     GrantedTo(UserId),
+}
+
+impl Visibility {
+    /// What `user` may list: everything for all-tenant users, else their granted tenants.
+    pub fn of(user: &User) -> Self {
+        match user.tenants {
+            crate::domain::user::TenantAccess::All => Visibility::AllTenants,
+            crate::domain::user::TenantAccess::Only(_) => Visibility::GrantedTo(user.id),
+        }
+    }
 }
 
 /// Filters and page of a ticket listing. Tickets come newest first.
@@ -99,7 +114,7 @@ pub struct ChainReport {
 }
 
 #[async_trait]
-pub trait Store: Send + Sync {
+pub trait Store: DecisionStore + Send + Sync {
     /// Applies pending migrations of this backend.
     async fn migrate(&self) -> Result<(), Error>;
     /// Succeeds when the database answers a query.

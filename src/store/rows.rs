@@ -4,10 +4,13 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::Error;
+use super::{ChangeListing, Error, QueueItem};
 use crate::domain::attachment::{AttachmentContent, AttachmentId, AttachmentMeta};
 use crate::domain::audit::AuditEvent;
 use crate::domain::case::CaseRecord;
+use crate::domain::decision::{
+    ChangeId, ChangeStatus, DecidedSuggestion, Decision, DecisionId, PriorityChange,
+};
 use crate::domain::severity::Level;
 use crate::domain::suggestion::{Suggestion, SuggestionId, SuggestionStatus};
 use crate::domain::tenant::{Tenant, TenantId, TenantSlug};
@@ -293,5 +296,198 @@ impl TryFrom<SuggestionRow> for Suggestion {
             error: row.error.clone(),
             created_at: row.created_at,
         })
+    }
+}
+
+/// A decision's columns, `d.` prefixed in the queries.
+#[derive(Debug, sqlx::FromRow)]
+pub struct DecisionRow {
+    pub decision_id: Uuid,
+    pub suggestion_id: Uuid,
+    pub ticket_id: Uuid,
+    pub tenant_id: Uuid,
+    pub decided_by: String,
+    pub decided_by_id: Uuid,
+    pub fields: String,
+    pub next_step_text: Option<String>,
+    pub next_step_owner: Option<String>,
+    pub next_step_due: Option<DateTime<Utc>>,
+    pub supersedes: Option<Uuid>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl TryFrom<DecisionRow> for Decision {
+    type Error = Error;
+    fn try_from(row: DecisionRow) -> Result<Self, Error> {
+        Ok(Decision {
+            id: DecisionId(row.decision_id),
+            suggestion_id: SuggestionId(row.suggestion_id),
+            ticket_id: TicketId(row.ticket_id),
+            tenant_id: TenantId(row.tenant_id),
+            decided_by: row.decided_by,
+            decided_by_id: UserId(row.decided_by_id),
+            fields: serde_json::from_str(&row.fields)
+                .map_err(|e| Error::Corrupt(format!("decision {} fields: {e}", row.decision_id)))?,
+            next_step: row.next_step_text.map(|text| NextStep {
+                text,
+                owner: row.next_step_owner,
+                due: row.next_step_due,
+            }),
+            supersedes: row.supersedes.map(DecisionId),
+            created_at: row.created_at,
+        })
+    }
+}
+
+#[derive(Debug, sqlx::FromRow)]
+pub struct ChangeRow {
+    pub change_id: Uuid,
+    pub ticket_id: Uuid,
+    pub tenant_id: Uuid,
+    pub decision_id: Uuid,
+    pub from_priority: Option<String>,
+    pub to_priority: String,
+    pub requested_by: String,
+    pub requested_by_id: Uuid,
+    pub status: String,
+    pub ticket_version: DateTime<Utc>,
+    pub decided_by: Option<String>,
+    pub decided_at: Option<DateTime<Utc>>,
+    pub reason: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl TryFrom<ChangeRow> for PriorityChange {
+    type Error = Error;
+    fn try_from(row: ChangeRow) -> Result<Self, Error> {
+        let corrupt = |e: crate::domain::FieldError| Error::Corrupt(e.to_string());
+        Ok(PriorityChange {
+            id: ChangeId(row.change_id),
+            ticket_id: TicketId(row.ticket_id),
+            tenant_id: TenantId(row.tenant_id),
+            decision_id: DecisionId(row.decision_id),
+            from: row
+                .from_priority
+                .as_deref()
+                .map(Priority::parse)
+                .transpose()
+                .map_err(corrupt)?,
+            to: Priority::parse(&row.to_priority).map_err(corrupt)?,
+            requested_by: row.requested_by,
+            requested_by_id: UserId(row.requested_by_id),
+            status: ChangeStatus::parse(&row.status).map_err(corrupt)?,
+            ticket_version: row.ticket_version,
+            decided_by: row.decided_by,
+            decided_at: row.decided_at,
+            reason: row.reason,
+            created_at: row.created_at,
+        })
+    }
+}
+
+#[derive(Debug, sqlx::FromRow)]
+pub struct ChangeListingRow {
+    #[sqlx(flatten)]
+    pub change: ChangeRow,
+    pub tenant_slug: String,
+    pub ticket_title: String,
+    pub ticket_updated_at: DateTime<Utc>,
+}
+
+impl TryFrom<ChangeListingRow> for ChangeListing {
+    type Error = Error;
+    fn try_from(row: ChangeListingRow) -> Result<Self, Error> {
+        let stale = row.ticket_updated_at != row.change.ticket_version;
+        Ok(ChangeListing {
+            change: row.change.try_into()?,
+            tenant: TenantSlug::parse(&row.tenant_slug)
+                .map_err(|e| Error::Corrupt(e.to_string()))?,
+            ticket_title: row.ticket_title,
+            stale,
+        })
+    }
+}
+
+#[derive(Debug, sqlx::FromRow)]
+pub struct DecidedRow {
+    #[sqlx(flatten)]
+    pub decision: DecisionRow,
+    pub suggested_fields: String,
+    pub proposer: String,
+    pub suggestion_inputs: String,
+    pub suggested_at: DateTime<Utc>,
+    pub tenant_slug: String,
+    pub change_status: Option<String>,
+    pub change_decided_by: Option<String>,
+    pub change_decided_at: Option<DateTime<Utc>>,
+}
+
+impl TryFrom<DecidedRow> for DecidedSuggestion {
+    type Error = Error;
+    fn try_from(row: DecidedRow) -> Result<Self, Error> {
+        let id = row.decision.suggestion_id;
+        let suggested = serde_json::from_str(&row.suggested_fields)
+            .map_err(|e| Error::Corrupt(format!("suggestion {id} fields: {e}")))?;
+        // The LLM layer records its prompt's hash in the suggestion's inputs.
+        let prompt_version = serde_json::from_str::<serde_json::Value>(&row.suggestion_inputs)
+            .ok()
+            .and_then(|inputs| inputs.get("prompt_sha256")?.as_str().map(str::to_string));
+        Ok(DecidedSuggestion {
+            decision: row.decision.try_into()?,
+            tenant: row.tenant_slug,
+            suggested,
+            proposer: row.proposer,
+            prompt_version,
+            suggested_at: row.suggested_at,
+            change_status: row
+                .change_status
+                .as_deref()
+                .map(ChangeStatus::parse)
+                .transpose()
+                .map_err(|e| Error::Corrupt(e.to_string()))?,
+            change_decided_by: row.change_decided_by,
+            change_decided_at: row.change_decided_at,
+        })
+    }
+}
+
+/// A queue line: a ticket and the columns of its latest suggestion, all null when it has none.
+#[derive(Debug, sqlx::FromRow)]
+pub struct QueueRow {
+    #[sqlx(flatten)]
+    pub ticket: TicketRow,
+    pub s_id: Option<Uuid>,
+    pub s_status: Option<String>,
+    pub s_proposer: Option<String>,
+    pub s_inputs_digest: Option<String>,
+    pub s_fields: Option<String>,
+    pub s_error: Option<String>,
+    pub s_created_at: Option<DateTime<Utc>>,
+}
+
+impl TryFrom<QueueRow> for QueueItem {
+    type Error = Error;
+    fn try_from(row: QueueRow) -> Result<Self, Error> {
+        let ticket: crate::domain::ticket::Ticket = row.ticket.try_into()?;
+        let suggestion = match (row.s_id, row.s_status, row.s_fields, row.s_created_at) {
+            (Some(id), Some(status), Some(fields), Some(created_at)) => Some(
+                SuggestionRow {
+                    suggestion_id: id,
+                    ticket_id: ticket.id.0,
+                    tenant_id: ticket.tenant_id.0,
+                    status,
+                    proposer: row.s_proposer.unwrap_or_default(),
+                    inputs_digest: row.s_inputs_digest.unwrap_or_default(),
+                    fields,
+                    // The queue shows values and confidences; the inputs stay in the store.
+                    inputs: "null".into(),
+                    error: row.s_error,
+                    created_at,
+                }
+                .try_into()?,
+            ),
+            _ => None,
+        };
+        Ok(QueueItem { ticket, suggestion })
     }
 }

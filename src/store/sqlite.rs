@@ -85,3 +85,4 @@ fn create_folder(folder: &Path) -> Result<(), Error> {
 }
 
 super::sql::impl_sql_store!(SqliteStore, sqlx::Sqlite);
+super::decisions::impl_decision_store!(SqliteStore, sqlx::Sqlite);

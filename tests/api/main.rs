@@ -7,6 +7,8 @@ mod support;
 mod audit;
 mod auth;
 mod bad_input;
+mod decisions;
 mod health;
+mod qa;
 mod tickets;
 mod triage;

@@ -1,6 +1,8 @@
 //! The JSON API under `/api/v1`. One file per resource; each exposes a `router()`.
 
 mod audit;
+pub(crate) mod decisions;
+pub(crate) mod qa;
 mod ticket_input;
 mod ticket_view;
 mod tickets;
@@ -15,4 +17,6 @@ pub fn router() -> Router<AppState> {
         .merge(tickets::router())
         .merge(audit::router())
         .merge(triage::router())
+        .merge(decisions::router())
+        .merge(qa::router())
 }

@@ -15,7 +15,7 @@ use crate::app::AppState;
 use crate::domain::attachment::{AttachmentContent, AttachmentId};
 use crate::domain::tenant::{Tenant, TenantSlug};
 use crate::domain::ticket::{NewTicket, Priority, Stage, TicketDetail, TicketId};
-use crate::domain::user::{Action, Role, TenantAccess, User};
+use crate::domain::user::{Action, Role, User};
 use crate::domain::{Actor, FieldError};
 use crate::http::error::Error;
 use crate::http::extract::{ApiJson, ApiQuery, Caller};
@@ -117,10 +117,7 @@ async fn list(
         })
         .transpose()?;
     let query = TicketQuery {
-        visibility: match caller.tenants {
-            TenantAccess::All => Visibility::AllTenants,
-            TenantAccess::Only(_) => Visibility::GrantedTo(caller.id),
-        },
+        visibility: Visibility::of(&caller),
         tenant,
         stage: params.stage.as_deref().map(Stage::parse).transpose()?,
         priority: params
@@ -250,7 +247,7 @@ pub(super) async fn load_visible_ticket(
 }
 
 /// Resolves a tenant slug the caller may act on; unknown and forbidden tenants look the same.
-async fn resolve_visible_tenant(
+pub(super) async fn resolve_visible_tenant(
     state: &AppState,
     caller: &User,
     raw: &str,
