@@ -180,6 +180,10 @@ pub struct DecisionDraft {
     pub fields: BTreeMap<String, FieldDraft>,
     #[serde(default)]
     pub next_step: Option<NextStepDraft>,
+    /// The ticket's `updated_at` as the person saw it; a decision on a ticket that changed
+    /// since is refused, so nobody decides on an out-of-date page.
+    #[serde(default)]
+    pub ticket_version: Option<DateTime<Utc>>,
 }
 
 /// One decided field.
@@ -357,6 +361,14 @@ impl NewDecision {
                 "the ticket is {}; reopen it before deciding",
                 ticket.stage.as_str()
             )));
+        }
+        if draft
+            .ticket_version
+            .is_some_and(|seen| seen != ticket.updated_at)
+        {
+            return Err(DecisionError::State(
+                "the ticket changed since you opened it; reload it and decide again".into(),
+            ));
         }
         if draft.fields.is_empty() {
             return Err(FieldError::new("fields", "decide at least one field").into());
@@ -704,6 +716,7 @@ mod tests {
                 })
                 .collect(),
             next_step: next_step(),
+            ticket_version: None,
         }
     }
 
@@ -811,6 +824,17 @@ mod tests {
         });
         let err = check(&no_owner, &t).expect_err("owner");
         assert!(err.to_string().contains("next_step.owner"), "{err}");
+    }
+
+    #[test]
+    fn a_decision_on_an_out_of_date_view_is_refused() {
+        let t = ticket(None);
+        let mut stale = draft(&[("priority", "override", Some("P2"), Some("x"))]);
+        stale.ticket_version = Some(t.updated_at - chrono::TimeDelta::seconds(1));
+        let err = check(&stale, &t).expect_err("stale");
+        assert!(matches!(err, DecisionError::State(_)), "{err}");
+        stale.ticket_version = Some(t.updated_at);
+        assert!(check(&stale, &t).is_ok());
     }
 
     #[test]
