@@ -5,6 +5,7 @@
 
 mod postgres;
 mod rows;
+mod sessions;
 mod sql;
 mod sqlite;
 
@@ -25,6 +26,9 @@ use crate::domain::ticket::{
 use crate::domain::user::{NewUser, User, UserId};
 
 pub use postgres::PostgresStore;
+pub use sessions::{
+    FailedSignIn, LockoutPolicy, NewSession, Session, SessionOpened, SessionStore, SignInState,
+};
 pub use sqlite::SqliteStore;
 
 #[derive(Debug, thiserror::Error)]
@@ -98,8 +102,10 @@ pub struct ChainReport {
     pub broken: Option<crate::domain::audit::ChainBreak>,
 }
 
+/// Everything the service keeps. Sign-in and sessions live in the `SessionStore` supertrait so
+/// this trait stays about tickets, tenants and the audit trail.
 #[async_trait]
-pub trait Store: Send + Sync {
+pub trait Store: SessionStore + Send + Sync {
     /// Applies pending migrations of this backend.
     async fn migrate(&self) -> Result<(), Error>;
     /// Succeeds when the database answers a query.

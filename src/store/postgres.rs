@@ -59,3 +59,4 @@ impl PostgresStore {
 }
 
 super::sql::impl_sql_store!(PostgresStore, sqlx::Postgres);
+super::sessions::impl_session_store!(PostgresStore);

@@ -85,3 +85,4 @@ fn create_folder(folder: &Path) -> Result<(), Error> {
 }
 
 super::sql::impl_sql_store!(SqliteStore, sqlx::Sqlite);
+super::sessions::impl_session_store!(SqliteStore);
