@@ -47,7 +47,19 @@ pub struct Config {
     pub triage: TriageConfig,
     /// Which priority changes wait for an approver.
     pub approvals: crate::domain::decision::ApprovalPolicy,
+    pub web: WebConfig,
     pub log: LogConfig,
+}
+
+/// Browser sign-in: how long a session lasts, when wrong passwords lock an account, and
+/// whether cookies are marked `Secure`.
+#[derive(Debug, Clone, Copy)]
+pub struct WebConfig {
+    pub session_ttl: chrono::TimeDelta,
+    pub max_failed_logins: u32,
+    pub lockout: chrono::TimeDelta,
+    /// Marks cookies `Secure`, so browsers send them over https only; set behind https.
+    pub secure_cookies: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -143,6 +155,7 @@ struct RawConfig {
     digest: RawDigest,
     triage: RawTriage,
     approvals: RawApprovals,
+    web: RawWeb,
     log: RawLog,
 }
 
@@ -150,6 +163,15 @@ struct RawConfig {
 #[serde(deny_unknown_fields)]
 struct RawApprovals {
     priority_changes: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawWeb {
+    session_hours: u32,
+    max_failed_logins: u32,
+    lockout_minutes: u32,
+    secure_cookies: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -302,6 +324,7 @@ impl Config {
         let approvals =
             crate::domain::decision::ApprovalPolicy::parse(raw.approvals.priority_changes.trim())
                 .map_err(|e| Error::Invalid(e.to_string()))?;
+        let web = load_web(&raw.web)?;
         Ok(Self {
             database: DatabaseConfig {
                 url,
@@ -319,11 +342,39 @@ impl Config {
             digest,
             triage,
             approvals,
+            web,
             log: LogConfig {
                 filter: raw.log.filter,
             },
         })
     }
+}
+
+fn load_web(raw: &RawWeb) -> Result<WebConfig, Error> {
+    // A month bounds how long a stolen cookie stays useful.
+    if !(1..=720).contains(&raw.session_hours) {
+        return Err(Error::Invalid(
+            "web.session_hours must lie in 1..=720 (TRIAGEGATE_WEB__SESSION_HOURS)".into(),
+        ));
+    }
+    if raw.max_failed_logins == 0 {
+        return Err(Error::Invalid(
+            "web.max_failed_logins must be at least 1 (TRIAGEGATE_WEB__MAX_FAILED_LOGINS)".into(),
+        ));
+    }
+    if !(1..=10_080).contains(&raw.lockout_minutes) {
+        return Err(Error::Invalid(
+            "web.lockout_minutes must lie in 1..=10080, a week at most \
+             (TRIAGEGATE_WEB__LOCKOUT_MINUTES)"
+                .into(),
+        ));
+    }
+    Ok(WebConfig {
+        session_ttl: chrono::TimeDelta::hours(i64::from(raw.session_hours)),
+        max_failed_logins: raw.max_failed_logins,
+        lockout: chrono::TimeDelta::minutes(i64::from(raw.lockout_minutes)),
+        secure_cookies: raw.secure_cookies,
+    })
 }
 
 fn load_triage(raw: RawTriage) -> Result<TriageConfig, Error> {
@@ -560,6 +611,30 @@ mod tests {
         let err =
             Config::load(Some(Path::new("/nonexistent/triagegate.toml"))).expect_err("refused");
         assert!(err.to_string().contains("--config"), "{err}");
+    }
+
+    #[test]
+    fn web_sign_in_settings_default_and_follow_the_environment() {
+        let config = Config::load_with_env(None, env(&[])).expect("loads");
+        assert_eq!(config.web.session_ttl, chrono::TimeDelta::hours(12));
+        assert_eq!(config.web.max_failed_logins, 5);
+        assert_eq!(config.web.lockout, chrono::TimeDelta::minutes(15));
+        assert!(!config.web.secure_cookies);
+
+        let config = Config::load_with_env(
+            None,
+            env(&[
+                ("TRIAGEGATE_WEB__SECURE_COOKIES", "true"),
+                ("TRIAGEGATE_WEB__MAX_FAILED_LOGINS", "3"),
+            ]),
+        )
+        .expect("loads");
+        assert!(config.web.secure_cookies);
+        assert_eq!(config.web.max_failed_logins, 3);
+
+        let err = Config::load_with_env(None, env(&[("TRIAGEGATE_WEB__SESSION_HOURS", "0")]))
+            .expect_err("refused");
+        assert!(err.to_string().contains("SESSION_HOURS"), "{err}");
     }
 
     #[test]

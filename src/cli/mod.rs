@@ -114,6 +114,17 @@ pub enum TenantCommand {
 pub enum UserCommand {
     /// Adds a user and prints its API token once, alone on the last line.
     Add(UserAddArgs),
+    /// Sets a user's sign-in password, lifts a lock-out and ends the user's browser sessions.
+    Passwd(UserPasswdArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct UserPasswdArgs {
+    /// The user's name.
+    pub name: String,
+    /// Reads the new password (at least 8 characters) from the first line of standard input.
+    #[arg(long, required = true)]
+    pub password_stdin: bool,
 }
 
 #[derive(Debug, Args)]
@@ -192,6 +203,7 @@ pub async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::User(UserCommand::Add(args)) => users::add(args, &config).await,
+        Command::User(UserCommand::Passwd(args)) => users::passwd(args, &config).await,
         Command::Audit(AuditCommand::Verify) => {
             let store = store::connect(&config.database)
                 .await

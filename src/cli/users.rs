@@ -1,11 +1,12 @@
 //! `triagegate user add`: creates a user and prints its token, once, alone on the last line.
+//! `triagegate user passwd`: sets a user's sign-in password.
 
 use std::io::BufRead;
 use std::process::ExitCode;
 
 use anyhow::Context;
 
-use super::UserAddArgs;
+use super::{UserAddArgs, UserPasswdArgs};
 use crate::auth;
 use crate::config::Config;
 use crate::domain::Actor;
@@ -26,17 +27,7 @@ pub async fn add(args: UserAddArgs, config: &Config) -> anyhow::Result<ExitCode>
         TenantGrant::Only(slugs)
     };
     let password_hash = if args.password_stdin {
-        let mut line = String::new();
-        std::io::stdin()
-            .lock()
-            .read_line(&mut line)
-            .context("reading the password from standard input")?;
-        let password = line.trim_end_matches(['\r', '\n']);
-        anyhow::ensure!(
-            password.chars().count() >= 8,
-            "the password must be at least 8 characters"
-        );
-        Some(auth::hash_password(password)?)
+        Some(auth::hash_password(&read_password()?)?)
     } else {
         None
     };
@@ -62,4 +53,47 @@ pub async fn add(args: UserAddArgs, config: &Config) -> anyhow::Result<ExitCode>
     );
     println!("{token}");
     Ok(ExitCode::SUCCESS)
+}
+
+pub async fn passwd(args: UserPasswdArgs, config: &Config) -> anyhow::Result<ExitCode> {
+    // `--password-stdin` is required: clap refuses the command without it.
+    let password_hash = auth::hash_password(&read_password()?)?;
+    let store = store::connect(&config.database)
+        .await
+        .context("opening the database")?;
+    match store
+        .set_password(&args.name, &password_hash, &Actor::cli())
+        .await
+    {
+        Ok(()) => {
+            eprintln!(
+                "password of {} set; the user's browser sessions have ended",
+                args.name
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(store::Error::NotFound { .. }) => {
+            anyhow::bail!(
+                "no user is called {:?}; see `triagegate user add`",
+                args.name
+            )
+        }
+        Err(other) => Err(other.into()),
+    }
+}
+
+/// Reads a password from the first line of standard input, so it never shows in `ps` or the
+/// shell history.
+fn read_password() -> anyhow::Result<String> {
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .context("reading the password from standard input")?;
+    let password = line.trim_end_matches(['\r', '\n']);
+    anyhow::ensure!(
+        password.chars().count() >= 8,
+        "the password must be at least 8 characters"
+    );
+    Ok(password.to_string())
 }

@@ -6,9 +6,11 @@ pub mod error;
 pub mod extract;
 pub mod health;
 pub mod metrics;
+pub mod web;
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
+use axum::extract::{DefaultBodyLimit, MatchedPath, OriginalUri, Request};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use tower_http::trace::TraceLayer;
 
@@ -21,6 +23,7 @@ pub fn router(state: AppState) -> Router {
     let body_limit = body_limit(&state);
     Router::new()
         .nest("/api/v1", api::router())
+        .merge(web::router())
         .route("/healthz", get(health::live))
         .route("/readyz", get(health::ready))
         .route("/metrics", get(metrics::show))
@@ -52,6 +55,14 @@ fn body_limit(state: &AppState) -> usize {
     usize::try_from(limit).unwrap_or(usize::MAX)
 }
 
-async fn not_found() -> Error {
-    Error::NotFound("no such route".into())
+/// Unknown paths: JSON under `/api/`, where clients are programs; the HTML error page elsewhere,
+/// where they are browsers.
+async fn not_found(OriginalUri(uri): OriginalUri) -> Response {
+    if uri.path().starts_with("/api/") {
+        return Error::NotFound("no such route".into()).into_response();
+    }
+    let mut response =
+        web::WebError::NotFound("There is no page at this address.".into()).into_response();
+    web::headers::apply(response.headers_mut());
+    response
 }

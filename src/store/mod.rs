@@ -6,6 +6,7 @@
 mod decisions;
 mod postgres;
 mod rows;
+mod sessions;
 mod sql;
 mod sqlite;
 
@@ -30,6 +31,9 @@ pub use decisions::{
     QueueQuery,
 };
 pub use postgres::PostgresStore;
+pub use sessions::{
+    FailedSignIn, LockoutPolicy, NewSession, Session, SessionOpened, SessionStore, SignInState,
+};
 pub use sqlite::SqliteStore;
 
 #[derive(Debug, thiserror::Error)]
@@ -113,8 +117,10 @@ pub struct ChainReport {
     pub broken: Option<crate::domain::audit::ChainBreak>,
 }
 
+/// Everything the service keeps. Sign-in and sessions live in the `SessionStore` supertrait so
+/// this trait stays about tickets, tenants and the audit trail.
 #[async_trait]
-pub trait Store: DecisionStore + Send + Sync {
+pub trait Store: DecisionStore + SessionStore + Send + Sync {
     /// Applies pending migrations of this backend.
     async fn migrate(&self) -> Result<(), Error>;
     /// Succeeds when the database answers a query.

@@ -60,3 +60,4 @@ impl PostgresStore {
 
 super::sql::impl_sql_store!(PostgresStore, sqlx::Postgres);
 super::decisions::impl_decision_store!(PostgresStore, sqlx::Postgres);
+super::sessions::impl_session_store!(PostgresStore);

@@ -86,3 +86,4 @@ fn create_folder(folder: &Path) -> Result<(), Error> {
 
 super::sql::impl_sql_store!(SqliteStore, sqlx::Sqlite);
 super::decisions::impl_decision_store!(SqliteStore, sqlx::Sqlite);
+super::sessions::impl_session_store!(SqliteStore);

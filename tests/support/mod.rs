@@ -13,7 +13,20 @@ use triagegate::domain::tenant::{NewTenant, Tenant, TenantSlug};
 use triagegate::domain::user::{NewUser, Role, TenantGrant};
 use triagegate::store::{self, Store};
 
+pub mod browser;
+
 pub const POSTGRES_ENV: &str = "TRIAGEGATE_TEST_POSTGRES_URL";
+
+/// The sign-in password of every seeded user.
+pub const PASSWORD: &str = "correct horse battery";
+
+/// The argon2 hash of [`PASSWORD`], computed once per test process: hashing is deliberately
+/// slow, and every seeded user shares it.
+pub fn password_hash() -> String {
+    static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    HASH.get_or_init(|| auth::hash_password(PASSWORD).expect("hash the test password"))
+        .clone()
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -253,8 +266,15 @@ pub async fn seed(store: &dyn Store) -> Seeded {
     let add = async |name: &str, role: Role, grant: TenantGrant, expired: bool| {
         let token = auth::generate_token();
         let expires = expired.then(|| chrono::Utc::now() - chrono::TimeDelta::days(1));
-        let new =
-            NewUser::new(name, role, grant, None, auth::hash_token(&token), expires).expect("user");
+        let new = NewUser::new(
+            name,
+            role,
+            grant,
+            Some(password_hash()),
+            auth::hash_token(&token),
+            expires,
+        )
+        .expect("user");
         store.create_user(&new, &actor).await.expect("user");
         token
     };

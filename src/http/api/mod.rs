@@ -2,10 +2,10 @@
 
 mod audit;
 pub(crate) mod decisions;
-pub(crate) mod qa;
+pub mod qa;
 mod ticket_input;
 mod ticket_view;
-mod tickets;
+pub(crate) mod tickets;
 mod triage;
 
 use axum::Router;

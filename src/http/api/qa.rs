@@ -32,7 +32,7 @@ pub fn router() -> Router<AppState> {
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct AgreementParams {
+pub struct AgreementParams {
     pub tenant: Option<String>,
     pub from: Option<String>,
     pub to: Option<String>,

@@ -226,7 +226,7 @@ fn text_response(file: &AttachmentContent) -> Response {
 
 /// Loads a ticket by its id as given in the path; unknown, malformed and other tenants' ids
 /// all answer the same 404.
-pub(super) async fn load_visible_ticket(
+pub(crate) async fn load_visible_ticket(
     state: &AppState,
     caller: &User,
     raw_id: &str,
