@@ -13,7 +13,7 @@ pub mod config;
 pub mod digest;
 /// Plain types and rules; no I/O.
 pub mod domain;
-/// HTTP adapter: JSON API, health, metrics, auth and errors.
+/// HTTP adapter: JSON API, web pages, health, metrics, auth and errors.
 pub mod http;
 /// Prometheus metrics: requests, triages, index rebuilds.
 pub mod metrics;

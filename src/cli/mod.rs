@@ -2,7 +2,7 @@
 //! `digest` and `eval`. Each command is a
 //! small function over the store; output meant for scripts goes to stdout, the rest to stderr.
 
-mod demo;
+pub mod demo;
 mod digest;
 mod eval;
 mod eval_similar;

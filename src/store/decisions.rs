@@ -97,7 +97,9 @@ pub trait DecisionStore: Send + Sync {
         approver: &User,
         actor: &Actor,
     ) -> Result<PriorityChange, Error>;
-    /// Open tickets (newest first) with each one's latest suggestion: the L1 queue.
+    /// Open tickets with each one's latest suggestion, for the L1 queue: by the ticket's own
+    /// priority (unset between P2 and P3), newest first within it, so the limit never drops an
+    /// urgent ticket for a newer minor one.
     async fn queue(&self, query: &QueueQuery) -> Result<Vec<QueueItem>, Error>;
     /// The latest decision of every decided suggestion in range, with what was suggested.
     async fn decided_suggestions(
@@ -145,7 +147,7 @@ pub(super) const LATEST_DECISION: &str = "select d.decision_id from decision d \
 pub(super) const DECIDED_SUGGESTIONS: &str = "select d.decision_id, d.suggestion_id, \
     d.ticket_id, d.tenant_id, d.decided_by, d.decided_by_id, d.fields, d.next_step_text, \
     d.next_step_owner, d.next_step_due, d.supersedes, d.created_at, \
-    s.fields as suggested_fields, s.proposer, s.inputs as suggestion_inputs, \
+    s.fields as suggested_fields, s.proposer, \
     s.created_at as suggested_at, n.slug as tenant_slug, \
     c.status as change_status, c.decided_by as change_decided_by, \
     c.decided_at as change_decided_at \
@@ -172,7 +174,8 @@ pub(super) const QUEUE: &str = "select t.ticket_id, t.tenant_id, n.slug as tenan
     and ($1 or t.tenant_id in (select ut.tenant_id from user_tenant ut where ut.user_id = $2)) \
     and ($3 is null or t.tenant_id = $3) and ($4 is null or t.stage = $4) \
     and ($5 is null or t.priority = $5) and ($6 is null or t.service_group = $6) \
-    order by t.ticket_id desc limit $7";
+    order by case t.priority when 'P1' then 0 when 'P2' then 1 when 'P3' then 3 \
+        when 'P4' then 4 else 2 end, t.ticket_id desc limit $7";
 
 /// The (all tenants, user) pair the visibility filters of this file bind.
 pub(super) fn visibility_binds(visibility: Visibility) -> (bool, uuid::Uuid) {
@@ -273,7 +276,8 @@ macro_rules! impl_decision_store {
                      next_step_text = coalesce($5, next_step_text), \
                      next_step_owner = coalesce($6, next_step_owner), \
                      next_step_due = coalesce($7, next_step_due), \
-                     stage = case when $8 then 'triaged' else stage end, updated_at = $9 \
+                     stage = case when $8 then 'triaged' else stage end, updated_at = $9, \
+                     acknowledged_at = coalesce(acknowledged_at, $9) \
                      where ticket_id = $10 and updated_at = $11",
                 )
                 .bind(changes.service_group.as_deref())
@@ -292,15 +296,28 @@ macro_rules! impl_decision_store {
                 if updated.rows_affected() != 1 {
                     return Err(stale_ticket(ticket_id));
                 }
-                if decision.fields.contains_key(&$crate::domain::suggestion::Field::Priority) {
-                    // A new verdict on the priority replaces requests still waiting.
-                    sqlx::query(
-                        "update priority_change set status = 'superseded' \
-                         where ticket_id = $1 and status = 'pending'",
-                    )
-                    .bind(ticket_id.0)
-                    .execute(&mut *tx)
-                    .await?;
+                // A new decision replaces requests still waiting: they were asked against the
+                // ticket as it was, and could no longer be approved.
+                let superseded: Vec<(uuid::Uuid,)> = sqlx::query_as(
+                    "update priority_change set status = 'superseded' \
+                     where ticket_id = $1 and status = 'pending' returning change_id",
+                )
+                .bind(ticket_id.0)
+                .fetch_all(&mut *tx)
+                .await?;
+                for (change_id,) in superseded {
+                    let event = $crate::domain::audit::NewAuditEvent::new(
+                        Some(decision.tenant_id),
+                        actor,
+                        "priority_change.superseded",
+                        "ticket",
+                        ticket_id,
+                        serde_json::json!({
+                            "change_id": change_id,
+                            "by_decision": decision.id,
+                        }),
+                    );
+                    Self::append_audit(&mut tx, event).await?;
                 }
                 let event = $crate::domain::audit::NewAuditEvent::new(
                     Some(decision.tenant_id),

@@ -414,7 +414,6 @@ pub struct DecidedRow {
     pub decision: DecisionRow,
     pub suggested_fields: String,
     pub proposer: String,
-    pub suggestion_inputs: String,
     pub suggested_at: DateTime<Utc>,
     pub tenant_slug: String,
     pub change_status: Option<String>,
@@ -428,16 +427,14 @@ impl TryFrom<DecidedRow> for DecidedSuggestion {
         let id = row.decision.suggestion_id;
         let suggested = serde_json::from_str(&row.suggested_fields)
             .map_err(|e| Error::Corrupt(format!("suggestion {id} fields: {e}")))?;
-        // The LLM layer records its prompt's hash in the suggestion's inputs.
-        let prompt_version = serde_json::from_str::<serde_json::Value>(&row.suggestion_inputs)
-            .ok()
-            .and_then(|inputs| inputs.get("prompt_sha256")?.as_str().map(str::to_string));
         Ok(DecidedSuggestion {
             decision: row.decision.try_into()?,
             tenant: row.tenant_slug,
             suggested,
             proposer: row.proposer,
-            prompt_version,
+            // No proposer uses a prompt yet; the LLM layer stores its prompt's hash beside the
+            // suggestion and reads it here.
+            prompt_version: None,
             suggested_at: row.suggested_at,
             change_status: row
                 .change_status

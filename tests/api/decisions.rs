@@ -179,6 +179,11 @@ async fn a_minor_change_applies_at_once_and_the_group_is_assigned(backend: Backe
     assert_eq!(stored["service_group"], "Service Desk");
     assert_eq!(stored["next_step"]["owner"], "ann-l1");
     assert_eq!(stored["next_step"]["due"], "2026-12-01T17:00:00Z");
+    assert_ne!(
+        stored["acknowledged_at"],
+        Value::Null,
+        "a person's decision acknowledges the ticket, so the SLA clock moves on to resolve"
+    );
     // The suggestion itself is untouched: the decision sits beside it.
     let suggestions = app
         .get_json(
@@ -321,6 +326,19 @@ async fn a_second_decision_supersedes_and_both_are_kept(backend: Backend) {
         .filter_map(|c| c["status"].as_str())
         .collect();
     assert_eq!(statuses, ["applied", "superseded"]);
+    let history = app
+        .get_json(
+            &app.seeded.tokens.l1,
+            &format!("/api/v1/tickets/{ticket_id}/audit"),
+        )
+        .await;
+    let superseded = history["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .filter(|e| e["action"] == "priority_change.superseded")
+        .count();
+    assert_eq!(superseded, 1, "the cancelled request is on the record");
     assert_eq!(ticket(&app, &ticket_id).await["priority"], "P3");
     chain_ok(&app).await;
 }

@@ -298,3 +298,101 @@ async fn an_override_to_p1_is_approved_and_counted_in_a_real_browser() {
     shot(&browser, "07-log-lines").await;
     browser.close().await.expect("close");
 }
+
+/// What a newcomer sees: the demo's data, signed in as the printed L1 user, a ticket with
+/// proposals and their evidence at once. The screenshot is the README's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_shows_a_newcomer_proposals_with_evidence() {
+    if !browser_available() {
+        return;
+    }
+    let app = spawn_app(Backend::Sqlite).await;
+    triagegate::cli::demo::seed(app.store.as_ref())
+        .await
+        .expect("demo data");
+    app.triage.resync().await.expect("index");
+    let listed = app
+        .get_json(
+            &app.seeded.tokens.admin,
+            "/api/v1/tickets?tenant=demo&stage=new",
+        )
+        .await;
+    let tickets: Vec<String> = listed["tickets"]
+        .as_array()
+        .expect("tickets")
+        .iter()
+        .filter_map(|t| t["id"].as_str().map(str::to_string))
+        .collect();
+    assert!(!tickets.is_empty(), "the demo has open tickets");
+    for id in &tickets {
+        let triaged = app
+            .post_json(
+                &app.seeded.tokens.admin,
+                &format!("/api/v1/tickets/{id}/triage"),
+                &json!({}),
+            )
+            .await;
+        assert_eq!(triaged.status(), 201);
+    }
+    let browser = Browser::start().await.expect("chromium starts");
+    browser.goto(&app.url("/login")).await.expect("login page");
+    let (name, _, password, _) = triagegate::cli::demo::DEMO_USERS[0];
+    for (selector, text) in [
+        ("input[name=name]", name),
+        ("input[name=password]", password),
+    ] {
+        browser
+            .find(selector)
+            .await
+            .expect("field")
+            .fill(text)
+            .await
+            .expect("type");
+    }
+    browser
+        .find("form[action='/login'] button[type=submit]")
+        .await
+        .expect("sign in")
+        .click()
+        .await
+        .expect("sign in");
+    browser
+        .wait_for("table.queue", Duration::from_secs(10))
+        .await
+        .expect("the queue");
+    shot(&browser, "demo-queue").await;
+    // The first ticket of the queue whose service group is proposed.
+    let mut shown = None;
+    for id in &tickets {
+        browser
+            .goto(&app.url(&format!("/tickets/{id}")))
+            .await
+            .expect("ticket");
+        browser
+            .wait_for("#proposal", Duration::from_secs(10))
+            .await
+            .expect("proposal");
+        let group = browser
+            .find("#proposal-service_group")
+            .await
+            .expect("group row")
+            .text()
+            .await
+            .expect("text");
+        if !group.contains("no suggestion") {
+            shown = Some(id.clone());
+            break;
+        }
+    }
+    assert!(
+        shown.is_some(),
+        "some demo ticket gets a service group proposed"
+    );
+    let similar = browser
+        .find_all("#similar tbody tr")
+        .await
+        .expect("similar cases");
+    assert!(!similar.is_empty(), "similar past cases show");
+    shot(&browser, "demo-ticket").await;
+    browser.close().await.expect("close");
+}

@@ -117,6 +117,9 @@ async fn the_ticket_page_shows_evidence_and_escapes_user_text(backend: Backend) 
     let (status, lines) = web.get(&href).await;
     assert_eq!(status, 200, "{href}");
     assert!(lines.contains("DPD timeout") && !lines.contains("<script>alert(1)"));
+    let far = href.replace("from=", "from=18446744073709551615&x=");
+    let (status, _) = web.get(&far).await;
+    assert_eq!(status, 200, "any line number is answered, none overflows");
     // QA reads the page but gets no form; a requester gets no page.
     let mut qa = WebClient::sign_in(&app, "cat-qa").await;
     let (status, qa_page) = qa.get(&format!("/tickets/{id}")).await;

@@ -101,7 +101,7 @@ async fn decide(
     Path(id): Path<String>,
     ApiJson(draft): ApiJson<DecisionDraft>,
 ) -> Result<(StatusCode, Json<DecisionCreated>), Error> {
-    let recorded = record(&state, &caller, &id, &draft).await?;
+    let recorded = record(&state, &caller, &id, &draft, None).await?;
     let approval = recorded
         .priority_change
         .as_ref()
@@ -121,12 +121,14 @@ async fn decide(
     ))
 }
 
-/// Checks and stores a decision for the caller; shared with the ticket page's form.
+/// Checks and stores a decision for the caller; shared with the ticket page's form, which also
+/// names the ticket it was posted on (a suggestion of another ticket is then not found).
 pub(crate) async fn record(
     state: &AppState,
     caller: &User,
     raw_suggestion: &str,
     draft: &DecisionDraft,
+    on_ticket: Option<&str>,
 ) -> Result<DecisionRecorded, Error> {
     caller.may(Action::Decide)?;
     let not_found = || Error::NotFound(format!("suggestion {raw_suggestion} not found"));
@@ -138,7 +140,8 @@ pub(crate) async fn record(
         Err(store::Error::NotFound { .. }) => return Err(not_found()),
         Err(other) => return Err(other.into()),
     };
-    if !caller.sees_tenant(suggestion.tenant_id) {
+    let other_ticket = on_ticket.is_some_and(|t| t != suggestion.ticket_id.to_string());
+    if !caller.sees_tenant(suggestion.tenant_id) || other_ticket {
         return Err(not_found());
     }
     let detail = load_visible_ticket(state, caller, &suggestion.ticket_id.to_string()).await?;

@@ -6,7 +6,7 @@ pub mod qa;
 mod ticket_input;
 mod ticket_view;
 pub(crate) mod tickets;
-mod triage;
+pub(crate) mod triage;
 
 use axum::Router;
 

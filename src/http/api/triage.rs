@@ -164,7 +164,7 @@ async fn triage(
 }
 
 /// Store errors keep their meaning (404, 409); anything else is the service's fault.
-fn triage_error(err: crate::triage::TriageError) -> Error {
+pub(crate) fn triage_error(err: crate::triage::TriageError) -> Error {
     match err {
         crate::triage::TriageError::Store(e) => Error::from(e),
         other => Error::Internal(other.into()),

@@ -63,11 +63,10 @@ pub async fn show(
         .store
         .attachment(detail.ticket.id, attachment_id)
         .await?;
-    let from = params.from.unwrap_or(1).max(1);
-    let to = params
-        .to
-        .unwrap_or(from + MAX_LINES - 1)
-        .clamp(from, from + MAX_LINES - 1);
+    // Any number may come in the query; nothing here may overflow.
+    let from = params.from.unwrap_or(1).clamp(1, u64::MAX - 2 * MAX_LINES);
+    let last = from + MAX_LINES - 1;
+    let to = params.to.unwrap_or(last).clamp(from, last);
     let limits = crate::digest::DigestOptions::from_config(&state.config.digest).input;
     let content = file.content;
     let mark = params.mark;

@@ -27,8 +27,14 @@ pub async fn decide(
 ) -> Result<Response, WebError> {
     web.check_csrf(form.get("csrf_token").map(String::as_str).unwrap_or(""))?;
     let suggestion = form.get("suggestion_id").cloned().unwrap_or_default();
-    let draft = draft_from_form(&form);
-    match record(&state, &web.user, &suggestion, &draft).await {
+    let draft = match draft_from_form(&form) {
+        Ok(draft) => draft,
+        Err(message) => {
+            let page = render(&state, &web, &id, Some(Flash::error(message))).await?;
+            return Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+        }
+    };
+    match record(&state, &web.user, &suggestion, &draft, Some(id.as_str())).await {
         Ok(recorded) => {
             let waits = recorded
                 .priority_change
@@ -59,13 +65,14 @@ pub async fn triage(
         .triage
         .triage(detail.ticket.id, &Actor::user(&web.user.name))
         .await
-        .map_err(WebError::internal)?;
+        .map_err(crate::http::api::triage::triage_error)?;
     Ok(Redirect::to(&format!("/tickets/{id}?notice=triaged")).into_response())
 }
 
 /// Reads `<field>_action` (`skip`, `accept`, `override`), `<field>_value`,
-/// `<field>_reason_code`, `<field>_reason` and `next_text`, `next_owner`, `next_due`.
-fn draft_from_form(form: &HashMap<String, String>) -> DecisionDraft {
+/// `<field>_reason_code`, `<field>_reason` and `next_text`, `next_owner`, `next_due`, and the
+/// ticket version the page showed.
+fn draft_from_form(form: &HashMap<String, String>) -> Result<DecisionDraft, String> {
     let get = |key: &str| form.get(key).map(|v| v.trim()).filter(|v| !v.is_empty());
     let mut fields = std::collections::BTreeMap::new();
     for field in Field::ALL {
@@ -90,16 +97,20 @@ fn draft_from_form(form: &HashMap<String, String>) -> DecisionDraft {
             },
         );
     }
-    DecisionDraft {
+    let ticket_version = get("ticket_version")
+        .map(|raw| {
+            chrono::DateTime::parse_from_rfc3339(raw)
+                .map(|v| v.with_timezone(&chrono::Utc))
+                .map_err(|_| "The form is damaged (ticket version); reload the page.".to_string())
+        })
+        .transpose()?;
+    Ok(DecisionDraft {
         fields,
         next_step: Some(NextStepDraft {
             text: get("next_text").map(str::to_string),
             owner: get("next_owner").map(str::to_string),
             due: get("next_due").map(str::to_string),
         }),
-        // An unreadable version is treated as none: the store's own check still applies.
-        ticket_version: get("ticket_version")
-            .and_then(|v| chrono::DateTime::parse_from_rfc3339(v).ok())
-            .map(|v| v.with_timezone(&chrono::Utc)),
-    }
+        ticket_version,
+    })
 }

@@ -152,8 +152,8 @@ pub struct TicketPage {
     pub stage: &'static str,
     pub open: bool,
     pub priority: Option<&'static str>,
-    /// A priority change waiting for an approver, as "P1".
-    pub pending_priority: Option<&'static str>,
+    /// A priority change waiting for an approver, or out of date because the ticket changed.
+    pub pending_priority: Option<String>,
     pub group: Option<String>,
     pub requester: Option<String>,
     pub next_step: Option<String>,
@@ -204,7 +204,7 @@ pub async fn render(
         .triage
         .similar(&detail, SIMILAR_SHOWN)
         .await
-        .map_err(WebError::internal)?;
+        .map_err(crate::http::api::triage::triage_error)?;
     let suggestions = state.store.suggestions_for(ticket_id).await?;
     let latest = suggestions.first();
     let decisions = state.store.decisions_for(ticket_id).await?;
@@ -354,7 +354,13 @@ pub async fn render(
         pending_priority: changes
             .iter()
             .find(|c| c.status == crate::domain::decision::ChangeStatus::Pending)
-            .map(|c| c.to.as_str()),
+            .map(|c| {
+                if c.ticket_version == ticket.updated_at {
+                    format!("{} waits for approval", c.to.as_str())
+                } else {
+                    format!("{} request is out of date: decide again", c.to.as_str())
+                }
+            }),
         group: ticket.service_group,
         requester: ticket.requester,
         next_step: ticket.next_step.map(|n| {
