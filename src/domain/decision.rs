@@ -630,31 +630,11 @@ pub fn check_verdict(
 mod tests {
     use super::*;
     use crate::domain::suggestion::{Evidence, FieldProposal, Source};
-    use crate::domain::tenant::TenantSlug;
     use crate::domain::ticket::Stage;
     use crate::domain::user::{Role, TenantAccess};
 
     fn ticket(priority: Option<Priority>) -> Ticket {
-        let at = crate::domain::now();
-        Ticket {
-            id: TicketId(Uuid::now_v7()),
-            tenant_id: TenantId(Uuid::now_v7()),
-            tenant: TenantSlug::parse("acme").expect("slug"),
-            title: "VPN down".into(),
-            description: String::new(),
-            requester: None,
-            stage: Stage::New,
-            priority,
-            service_group: None,
-            owner: None,
-            next_step: None,
-            created_at: at,
-            updated_at: at,
-            acknowledged_at: None,
-            resolved_at: None,
-            closed_at: None,
-            reopen_count: 0,
-        }
+        Ticket::sample(priority, crate::domain::now())
     }
 
     fn proposal(value: Option<&str>) -> FieldProposal {

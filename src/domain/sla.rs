@@ -121,8 +121,7 @@ fn human_span(secs: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::tenant::{TenantId, TenantSlug};
-    use crate::domain::ticket::{Stage, TicketId};
+    use crate::domain::ticket::Stage;
 
     fn matrix() -> SeverityMatrix {
         crate::config::Config::load_with_env(None, Vec::<(String, String)>::new())
@@ -134,25 +133,7 @@ mod tests {
     }
 
     fn ticket(priority: Option<Priority>, created: DateTime<Utc>) -> Ticket {
-        Ticket {
-            id: TicketId(uuid::Uuid::now_v7()),
-            tenant_id: TenantId(uuid::Uuid::now_v7()),
-            tenant: TenantSlug::parse("acme").expect("slug"),
-            title: "x".into(),
-            description: String::new(),
-            requester: None,
-            stage: Stage::New,
-            priority,
-            service_group: None,
-            owner: None,
-            next_step: None,
-            created_at: created,
-            updated_at: created,
-            acknowledged_at: None,
-            resolved_at: None,
-            closed_at: None,
-            reopen_count: 0,
-        }
+        Ticket::sample(priority, created)
     }
 
     #[test]

@@ -222,6 +222,32 @@ impl NewTicket {
     }
 }
 
+#[cfg(test)]
+impl Ticket {
+    /// A new ticket of tenant `acme` opened at `created`, for unit tests.
+    pub(crate) fn sample(priority: Option<Priority>, created: DateTime<Utc>) -> Self {
+        Self {
+            id: TicketId(Uuid::now_v7()),
+            tenant_id: TenantId(Uuid::now_v7()),
+            tenant: TenantSlug::parse("acme").expect("slug"),
+            title: "VPN down".into(),
+            description: String::new(),
+            requester: None,
+            stage: Stage::New,
+            priority,
+            service_group: None,
+            owner: None,
+            next_step: None,
+            created_at: created,
+            updated_at: created,
+            acknowledged_at: None,
+            resolved_at: None,
+            closed_at: None,
+            reopen_count: 0,
+        }
+    }
+}
+
 impl NewTicket {
     /// The ticket as it stands once stored.
     pub fn stored(&self) -> TicketDetail {

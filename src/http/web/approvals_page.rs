@@ -2,15 +2,13 @@
 //! an approver, with approve and reject forms, and the latest verdicts. The server refuses an
 //! approver's own request whatever the page shows.
 
-use std::collections::HashMap;
-
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 
 use super::error::WebError;
+use super::form::PostedForm;
 use super::session::WebUser;
 use super::ticket_page::{Flash, PageParams};
 use super::view::{self, Nav};
@@ -58,27 +56,21 @@ pub async fn show(
 
 pub async fn verdict(
     State(state): State<AppState>,
-    web: WebUser,
     Path(id): Path<String>,
-    Form(form): Form<HashMap<String, String>>,
+    form: PostedForm,
 ) -> Result<Response, WebError> {
-    web.check_csrf(form.get("csrf_token").map(String::as_str).unwrap_or(""))?;
-    let approve = match form.get("verdict").map(String::as_str) {
-        Some("approve") => true,
-        Some("reject") => false,
+    let web = &form.web;
+    let approve = match form.get("verdict") {
+        "approve" => true,
+        "reject" => false,
         _ => {
-            let page = render(
-                &state,
-                &web,
-                Some(Flash::error("Choose approve or reject.")),
-            )
-            .await?;
+            let page = render(&state, web, Some(Flash::error("Choose approve or reject."))).await?;
             return Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
         }
     };
     let body = VerdictBody {
         approve,
-        reason: form.get("reason").cloned(),
+        reason: Some(form.get("reason").to_string()),
     };
     match give_verdict(&state, &web.user, &id, &body).await {
         Ok(_) => {
@@ -87,7 +79,7 @@ pub async fn verdict(
         }
         Err(err) if matches!(err.status().as_u16(), 403 | 409 | 422) => {
             let status = err.status();
-            let page = render(&state, &web, Some(Flash::error(err.to_string()))).await?;
+            let page = render(&state, web, Some(Flash::error(err.to_string()))).await?;
             Ok((status, page).into_response())
         }
         Err(err) => Err(err.into()),

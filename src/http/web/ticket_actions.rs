@@ -4,12 +4,11 @@
 
 use std::collections::HashMap;
 
-use axum::Form;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
 
 use super::error::WebError;
-use super::session::WebUser;
+use super::form::PostedForm;
 use super::ticket_page::{Flash, render};
 use crate::app::AppState;
 use crate::domain::Actor;
@@ -21,20 +20,19 @@ use crate::http::api::tickets::load_visible_ticket;
 
 pub async fn decide(
     State(state): State<AppState>,
-    web: WebUser,
     Path(id): Path<String>,
-    Form(form): Form<HashMap<String, String>>,
+    form: PostedForm,
 ) -> Result<Response, WebError> {
-    web.check_csrf(form.get("csrf_token").map(String::as_str).unwrap_or(""))?;
-    let suggestion = form.get("suggestion_id").cloned().unwrap_or_default();
-    let draft = match draft_from_form(&form) {
+    let web = &form.web;
+    let suggestion = form.get("suggestion_id");
+    let draft = match draft_from_form(form.fields()) {
         Ok(draft) => draft,
         Err(message) => {
-            let page = render(&state, &web, &id, Some(Flash::error(message))).await?;
+            let page = render(&state, web, &id, Some(Flash::error(message))).await?;
             return Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
         }
     };
-    match record(&state, &web.user, &suggestion, &draft, Some(id.as_str())).await {
+    match record(&state, &web.user, suggestion, &draft, Some(id.as_str())).await {
         Ok(recorded) => {
             let waits = recorded
                 .priority_change
@@ -45,7 +43,7 @@ pub async fn decide(
         // Bad input and stale pages show the page again with the reason; the rest are errors.
         Err(err) if matches!(err.status().as_u16(), 409 | 422) => {
             let status = err.status();
-            let page = render(&state, &web, &id, Some(Flash::error(err.to_string()))).await?;
+            let page = render(&state, web, &id, Some(Flash::error(err.to_string()))).await?;
             Ok((status, page).into_response())
         }
         Err(err) => Err(err.into()),
@@ -54,11 +52,10 @@ pub async fn decide(
 
 pub async fn triage(
     State(state): State<AppState>,
-    web: WebUser,
     Path(id): Path<String>,
-    Form(form): Form<HashMap<String, String>>,
+    form: PostedForm,
 ) -> Result<Response, WebError> {
-    web.check_csrf(form.get("csrf_token").map(String::as_str).unwrap_or(""))?;
+    let web = &form.web;
     web.user.may(Action::RunTriage)?;
     let detail = load_visible_ticket(&state, &web.user, &id).await?;
     state
