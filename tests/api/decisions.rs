@@ -15,6 +15,7 @@ on_both_backends!(
     a_second_decision_supersedes_and_both_are_kept,
     bad_decisions_are_refused_and_write_nothing,
     every_change_waits_when_the_policy_says_all,
+    racing_decisions_form_one_chain_or_are_refused,
 );
 
 /// Creates an acme ticket and triages it; returns (ticket id, suggestion id).
@@ -451,4 +452,53 @@ async fn every_change_waits_when_the_policy_says_all(backend: Backend) {
     let body: Value = response.json().await.expect("json");
     assert_eq!(body["approval"]["status"], "pending", "{body}");
     assert_eq!(ticket(&app, &ticket_id).await["priority"], Value::Null);
+}
+
+async fn racing_decisions_form_one_chain_or_are_refused(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (ticket_id, suggestion) = triaged_ticket(&app, "Shared drive slow").await;
+    let attempts = ["P1", "P2", "P3", "P4", "P2", "P3"];
+    let responses = futures_util::future::join_all(attempts.iter().map(|value| {
+        decide(
+            &app,
+            &app.seeded.tokens.l1,
+            &suggestion,
+            json!({"priority": {"action": "override", "value": value, "reason": "race"}}),
+        )
+    }))
+    .await;
+    let mut created = 0;
+    for response in responses {
+        match response.status().as_u16() {
+            201 => created += 1,
+            409 => {}
+            other => panic!("a racing decision answered {other}"),
+        }
+    }
+    assert!(created >= 1);
+    let listed = app
+        .get_json(
+            &app.seeded.tokens.l1,
+            &format!("/api/v1/tickets/{ticket_id}/decisions"),
+        )
+        .await;
+    let decisions = listed["decisions"].as_array().expect("decisions");
+    assert_eq!(
+        decisions.len(),
+        created,
+        "every 201 is stored, nothing else"
+    );
+    // Newest first: each decision supersedes the next older one, the oldest none.
+    for pair in decisions.windows(2) {
+        assert_eq!(pair[0]["supersedes"], pair[1]["id"], "one chain, no fork");
+    }
+    assert_eq!(decisions[created - 1]["supersedes"], Value::Null);
+    let pending = listed["priority_changes"]
+        .as_array()
+        .expect("changes")
+        .iter()
+        .filter(|c| c["status"] == "pending")
+        .count();
+    assert!(pending <= 1, "at most one request waits");
+    chain_ok(&app).await;
 }
