@@ -2,6 +2,9 @@
 //! similar-case index and query and the rules; the digest text is what people (and later the
 //! model) read.
 
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+
 use super::{Digest, DigestOptions, Severity, digest_bytes};
 use crate::domain::attachment::AttachmentMeta;
 
@@ -33,32 +36,62 @@ pub struct AttachmentDigest {
 #[derive(Debug, Clone, Default)]
 pub struct LogEvidence {
     pub attachments: Vec<AttachmentDigest>,
-    pub digests: Vec<Digest>,
+    /// One per digested attachment, in the order of `attachments` that have no `skipped`.
+    pub digests: Vec<Arc<Digest>>,
+}
+
+/// What became of one attachment.
+#[derive(Debug, Clone)]
+pub enum Outcome {
+    Digested(Arc<Digest>),
+    Skipped(String),
+}
+
+/// Digests one attachment, or says why it was not (not a log, unreadable).
+pub fn digest_attachment(meta: &AttachmentMeta, content: &[u8], options: DigestOptions) -> Outcome {
+    if !is_log_like(meta) {
+        return Outcome::Skipped(format!("{} is not a log", meta.media_type));
+    }
+    match digest_bytes(content, options) {
+        Ok(digest) => Outcome::Digested(Arc::new(digest)),
+        Err(err) => Outcome::Skipped(err.to_string()),
+    }
+}
+
+/// Whether an attachment is digested at all (so its content is worth reading).
+pub fn is_digestible(meta: &AttachmentMeta) -> bool {
+    is_log_like(meta)
 }
 
 impl LogEvidence {
     /// Digests each attachment given with its content; runs on a blocking thread.
     pub fn from_attachments(files: &[(AttachmentMeta, Vec<u8>)], options: DigestOptions) -> Self {
+        Self::from_outcomes(
+            files
+                .iter()
+                .map(|(meta, content)| (meta.clone(), digest_attachment(meta, content, options)))
+                .collect(),
+        )
+    }
+
+    /// Assembles the evidence from each attachment's outcome, in the attachments' order.
+    pub fn from_outcomes(outcomes: Vec<(AttachmentMeta, Outcome)>) -> Self {
         let mut evidence = Self::default();
-        for (meta, content) in files {
+        for (meta, outcome) in outcomes {
             let mut summary = AttachmentDigest {
                 attachment_id: meta.id.0,
-                name: meta.name.clone(),
+                name: meta.name,
                 lines: 0,
                 templates: 0,
                 skipped: None,
             };
-            if !is_log_like(meta) {
-                summary.skipped = Some(format!("{} is not a log", meta.media_type));
-            } else {
-                match digest_bytes(content, options) {
-                    Ok(digest) => {
-                        summary.lines = digest.lines;
-                        summary.templates = digest.templates.len();
-                        evidence.digests.push(digest);
-                    }
-                    Err(err) => summary.skipped = Some(err.to_string()),
+            match outcome {
+                Outcome::Digested(digest) => {
+                    summary.lines = digest.lines;
+                    summary.templates = digest.templates.len();
+                    evidence.digests.push(digest);
                 }
+                Outcome::Skipped(reason) => summary.skipped = Some(reason),
             }
             evidence.attachments.push(summary);
         }
@@ -96,5 +129,69 @@ fn severity_rank(severity: Severity) -> u8 {
         Severity::Warning => 2,
         Severity::Info => 1,
         Severity::Debug => 0,
+    }
+}
+
+/// Digests of attachments by content hash. Attachments never change, so a digest made once
+/// serves every later triage and page view of the ticket; a log whose templates all fall in one
+/// group can take the miner half a second, which a page view must not pay each time. Bounded by
+/// count, oldest out first.
+pub struct DigestCache {
+    capacity: usize,
+    entries: Mutex<Entries>,
+}
+
+/// The digests by content hash, and the hashes oldest first.
+#[derive(Default)]
+struct Entries {
+    by_hash: HashMap<String, Arc<Digest>>,
+    order: VecDeque<String>,
+}
+
+impl DigestCache {
+    pub fn new(capacity: usize) -> Self {
+        Self {
+            capacity: capacity.max(1),
+            entries: Mutex::new(Entries::default()),
+        }
+    }
+
+    pub fn get(&self, sha256: &str) -> Option<Arc<Digest>> {
+        let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        entries.by_hash.get(sha256).cloned()
+    }
+
+    pub fn put(&self, sha256: &str, digest: Arc<Digest>) {
+        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        let Entries { by_hash, order } = &mut *entries;
+        if by_hash.insert(sha256.to_string(), digest).is_none() {
+            order.push_back(sha256.to_string());
+        }
+        while order.len() > self.capacity {
+            if let Some(oldest) = order.pop_front() {
+                by_hash.remove(&oldest);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod cache_tests {
+    use super::*;
+
+    fn digest(text: &str) -> Arc<Digest> {
+        Arc::new(digest_bytes(text.as_bytes(), DigestOptions::default()).expect("digest"))
+    }
+
+    #[test]
+    fn the_cache_keeps_the_newest_entries_up_to_its_capacity() {
+        let cache = DigestCache::new(2);
+        cache.put("a", digest("one line\n"));
+        cache.put("b", digest("two line\n"));
+        cache.put("a", digest("one line again\n"));
+        assert!(cache.get("a").is_some() && cache.get("b").is_some());
+        cache.put("c", digest("three\n"));
+        assert!(cache.get("a").is_none(), "the oldest goes first");
+        assert!(cache.get("b").is_some() && cache.get("c").is_some());
     }
 }

@@ -8,7 +8,9 @@ use std::time::Duration;
 
 use super::{CaseIndex, IndexError, IndexedCase};
 use crate::digest::DigestOptions;
-use crate::digest::attachments::LogEvidence;
+use crate::digest::attachments::{
+    DigestCache, LogEvidence, Outcome, digest_attachment, is_digestible,
+};
 use crate::domain::case::CaseRecord;
 use crate::domain::ticket::TicketDetail;
 use crate::store::{self, Store};
@@ -56,6 +58,44 @@ pub async fn rebuild(
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<u64, SyncError> {
     let _only_rebuild = index.rebuild_guard().await;
+    rebuild_locked(index, store, digest, progress).await
+}
+
+/// Whether the index must be rebuilt: not ready, its folder damaged, or built from other cases
+/// than the store holds now.
+async fn needs_rebuild(index: &CaseIndex, store: &dyn Store) -> bool {
+    let stale = match store.case_stats().await {
+        Ok(stats) => index.built_from().as_deref() != Some(stats.fingerprint().as_str()),
+        Err(err) => {
+            tracing::warn!(error = %err, "cannot read the store's case fingerprint");
+            false
+        }
+    };
+    !index.is_ready() || !index.folder_intact() || stale
+}
+
+/// Rebuilds only if still needed once this caller holds the rebuild lock: a rebuild that
+/// finished while it waited (a `reindex`, a test's resync) already did the work.
+async fn rebuild_if_needed(
+    index: &CaseIndex,
+    store: &dyn Store,
+    digest: DigestOptions,
+) -> Result<Option<u64>, SyncError> {
+    let _only_rebuild = index.rebuild_guard().await;
+    if !needs_rebuild(index, store).await {
+        return Ok(None);
+    }
+    rebuild_locked(index, store, digest, &|_| {})
+        .await
+        .map(Some)
+}
+
+async fn rebuild_locked(
+    index: &CaseIndex,
+    store: &dyn Store,
+    digest: DigestOptions,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<u64, SyncError> {
     // Read before the cases: a change committed during the rebuild leaves the fingerprint
     // different, and the next check rebuilds again.
     let fingerprint = store.case_stats().await?.fingerprint();
@@ -90,23 +130,64 @@ pub async fn case_templates(
     digest: DigestOptions,
 ) -> Result<Vec<String>, SyncError> {
     let detail = store.ticket(case.id).await?;
-    Ok(ticket_logs(store, &detail, digest).await?.query_templates())
+    Ok(ticket_logs(store, &detail, digest, None)
+        .await?
+        .query_templates())
 }
 
-/// Reads a ticket's attachments and digests them on a blocking thread.
+/// Digests a ticket's attachments on a blocking thread. With a cache, an attachment digested
+/// before (same content hash) is neither read from the store nor digested again.
 pub async fn ticket_logs(
     store: &dyn Store,
     detail: &TicketDetail,
     digest: DigestOptions,
+    cache: Option<&DigestCache>,
 ) -> Result<LogEvidence, SyncError> {
-    let mut files = Vec::with_capacity(detail.attachments.len());
+    let mut outcomes: Vec<Option<Outcome>> = Vec::with_capacity(detail.attachments.len());
+    let mut files = Vec::new();
     for meta in &detail.attachments {
-        let content = store.attachment(detail.ticket.id, meta.id).await?;
-        files.push((meta.clone(), content.content));
+        let cached = cache.and_then(|c| c.get(&meta.sha256));
+        if let Some(digest) = cached {
+            outcomes.push(Some(Outcome::Digested(digest)));
+        } else if !is_digestible(meta) {
+            outcomes.push(Some(digest_attachment(meta, &[], digest)));
+        } else {
+            let content = store.attachment(detail.ticket.id, meta.id).await?;
+            files.push((outcomes.len(), meta.clone(), content.content));
+            outcomes.push(None);
+        }
     }
-    tokio::task::spawn_blocking(move || LogEvidence::from_attachments(&files, digest))
-        .await
-        .map_err(|e| SyncError::Digest(e.to_string()))
+    let digested = tokio::task::spawn_blocking(move || {
+        files
+            .into_iter()
+            .map(|(at, meta, content)| {
+                (
+                    at,
+                    meta.sha256.clone(),
+                    digest_attachment(&meta, &content, digest),
+                )
+            })
+            .collect::<Vec<_>>()
+    })
+    .await
+    .map_err(|e| SyncError::Digest(e.to_string()))?;
+    for (at, sha256, outcome) in digested {
+        if let (Some(cache), Outcome::Digested(digest)) = (cache, &outcome) {
+            cache.put(&sha256, digest.clone());
+        }
+        outcomes[at] = Some(outcome);
+    }
+    let outcomes = detail
+        .attachments
+        .iter()
+        .cloned()
+        .zip(outcomes)
+        .map(|(meta, outcome)| {
+            let outcome = outcome.unwrap_or_else(|| Outcome::Skipped("not digested".to_string()));
+            (meta, outcome)
+        })
+        .collect();
+    Ok(LogEvidence::from_outcomes(outcomes))
 }
 
 /// Runs for the life of the service: rebuilds the index when it is missing at start-up, when a
@@ -121,20 +202,13 @@ pub async fn supervise(
     digest: DigestOptions,
     rebuilt: impl Fn() + Send + Sync + 'static,
 ) {
-    let quiet = |_: u64| {};
     let mut backoff = Duration::from_secs(1);
     loop {
-        let stale = match store.case_stats().await {
-            Ok(stats) => index.built_from().as_deref() != Some(stats.fingerprint().as_str()),
-            Err(err) => {
-                tracing::warn!(error = %err, "cannot read the store's case fingerprint");
-                false
-            }
-        };
-        if !index.is_ready() || !index.folder_intact() || stale {
-            tracing::info!(stale, "rebuilding the similar-case index from the store");
-            match rebuild(&index, store.as_ref(), digest, &quiet).await {
-                Ok(cases) => {
+        if needs_rebuild(&index, store.as_ref()).await {
+            tracing::info!("rebuilding the similar-case index from the store");
+            match rebuild_if_needed(&index, store.as_ref(), digest).await {
+                Ok(None) => {}
+                Ok(Some(cases)) => {
                     tracing::info!(cases, "similar-case index rebuilt");
                     backoff = Duration::from_secs(1);
                     rebuilt();

@@ -50,6 +50,9 @@ struct CachedModels {
     models: Arc<TenantModels>,
 }
 
+/// Attachment digests kept in memory; a digest of a large log is up to a few MB.
+const DIGESTS_CACHED: usize = 64;
+
 pub struct Triage {
     store: Arc<dyn Store>,
     metrics: Arc<crate::metrics::Metrics>,
@@ -64,6 +67,8 @@ pub struct Triage {
     /// Background triages run one at a time, so a burst of new tickets queues its triage
     /// instead of taking the cores from the requests that store them.
     background: tokio::sync::Semaphore,
+    /// Digests of attachments already seen: triage and every view of a ticket page reuse them.
+    digests: crate::digest::attachments::DigestCache,
 }
 
 impl Triage {
@@ -83,6 +88,7 @@ impl Triage {
             epoch: std::sync::atomic::AtomicU64::new(0),
             training: Mutex::new(HashMap::new()),
             background: tokio::sync::Semaphore::new(1),
+            digests: crate::digest::attachments::DigestCache::new(DIGESTS_CACHED),
         }
     }
 
@@ -280,12 +286,17 @@ impl Triage {
     pub async fn similar(&self, detail: &TicketDetail, k: usize) -> Result<Similar, TriageError> {
         let ticket = &detail.ticket;
         let options = DigestOptions::from_config(&self.config.digest);
-        let logs = crate::search::sync::ticket_logs(self.store.as_ref(), detail, options)
-            .await
-            .map_err(|err| match err {
-                crate::search::sync::SyncError::Store(e) => TriageError::Store(e),
-                other => TriageError::Task(other.to_string()),
-            })?;
+        let logs = crate::search::sync::ticket_logs(
+            self.store.as_ref(),
+            detail,
+            options,
+            Some(&self.digests),
+        )
+        .await
+        .map_err(|err| match err {
+            crate::search::sync::SyncError::Store(e) => TriageError::Store(e),
+            other => TriageError::Task(other.to_string()),
+        })?;
         let templates = logs.query_templates();
         let tenant = self.store.tenant_by_slug(&ticket.tenant).await?;
         let query = SimilarQuery {

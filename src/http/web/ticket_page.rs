@@ -383,7 +383,7 @@ fn digest_blocks(ticket_id: &str, logs: &LogEvidence) -> Vec<DigestBlock> {
         .iter()
         .map(|a| {
             let digest: Option<&Digest> = if a.skipped.is_none() {
-                digests.next()
+                digests.next().map(|d| &**d)
             } else {
                 None
             };
