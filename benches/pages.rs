@@ -114,13 +114,13 @@ async fn main() {
     let (status, page) = web.get(&path).await;
     assert_eq!(status, 200);
     let templates_shown = page.matches("<tr class=\"sev-").count();
-    let similar_shown = page.split("id=\"similar\"").nth(1).map_or(0, |s| {
-        s.split("</section>")
-            .next()
-            .unwrap_or("")
-            .matches("<tr>")
-            .count()
-    });
+    // Body rows of the similar-cases table; its header row is in <thead>.
+    let similar_shown = page
+        .split("id=\"similar\"")
+        .nth(1)
+        .and_then(|s| s.split("</section>").next())
+        .and_then(|s| s.split("<tbody>").nth(1))
+        .map_or(0, |s| s.matches("<tr>").count());
     for _ in 0..5 {
         web.get(&path).await;
     }
@@ -142,8 +142,9 @@ async fn main() {
             )
             .await;
         assert_eq!(r.status(), 200);
-        let _ = r.bytes().await;
+        let body: Value = r.json().await.expect("json");
         api_times.push(start.elapsed());
+        assert_eq!(body["similar"].as_array().map(Vec::len), Some(20));
     }
     api_times.sort();
     println!(
