@@ -73,17 +73,8 @@ impl Role {
                     | RunTriage
                     | Decide
             ),
-            Role::Approver => matches!(
-                action,
-                CreateTicket
-                    | ReadTicket
-                    | EditTicket
-                    | ReadTicketAudit
-                    | ReadSuggestions
-                    | RunTriage
-                    | Decide
-                    | Approve
-            ),
+            // An approver is an L1 who may also approve others' priority changes.
+            Role::Approver => action == Approve || Role::L1.allows(action),
             Role::Qa => matches!(
                 action,
                 ReadTicket | ReadTicketAudit | VerifyAudit | ReadSuggestions | ReadQa

@@ -124,6 +124,7 @@ async fn render(
 
 fn line(listing: ChangeListing, web: &WebUser) -> ApprovalLine {
     let c = listing.change;
+    let verdict = view::verdict(&c);
     ApprovalLine {
         id: c.id.to_string(),
         ticket_id: c.ticket_id.to_string(),
@@ -137,13 +138,6 @@ fn line(listing: ChangeListing, web: &WebUser) -> ApprovalLine {
         requested: view::when(c.created_at),
         stale: listing.stale && c.status == ChangeStatus::Pending,
         status: c.status.as_str(),
-        verdict: match (c.decided_by, c.decided_at) {
-            (Some(by), Some(at)) => format!(
-                "{by}, {}{}",
-                view::when(at),
-                c.reason.map(|r| format!(": {r}")).unwrap_or_default()
-            ),
-            _ => String::new(),
-        },
+        verdict,
     }
 }

@@ -298,14 +298,7 @@ pub async fn render(
                 next_step: d
                     .next_step
                     .as_ref()
-                    .map(|n| {
-                        format!(
-                            "{} — {} by {}",
-                            n.text,
-                            n.owner.as_deref().unwrap_or("?"),
-                            n.due.map(view::when).unwrap_or_default()
-                        )
-                    })
+                    .map(view::next_step)
                     .unwrap_or_default(),
             })
             .collect(),
@@ -319,17 +312,7 @@ pub async fn render(
                 to: c.to.as_str().to_string(),
                 status: c.status.as_str(),
                 requested_by: c.requested_by.clone(),
-                decided: match (&c.decided_by, c.decided_at) {
-                    (Some(by), Some(at)) => format!(
-                        "{by}, {}{}",
-                        view::when(at),
-                        c.reason
-                            .as_deref()
-                            .map(|r| format!(": {r}"))
-                            .unwrap_or_default()
-                    ),
-                    _ => String::new(),
-                },
+                decided: view::verdict(c),
             })
             .collect(),
         events: events
@@ -363,14 +346,7 @@ pub async fn render(
             }),
         group: ticket.service_group,
         requester: ticket.requester,
-        next_step: ticket.next_step.map(|n| {
-            format!(
-                "{} — {} by {}",
-                n.text,
-                n.owner.as_deref().unwrap_or("?"),
-                n.due.map(view::when).unwrap_or_default()
-            )
-        }),
+        next_step: ticket.next_step.as_ref().map(view::next_step),
         created: view::when(ticket.created_at),
         sla,
     })

@@ -4,9 +4,11 @@
 use chrono::{DateTime, Utc};
 
 use crate::app::AppState;
+use crate::domain::decision::PriorityChange;
 use crate::domain::sla::SlaClock;
 use crate::domain::suggestion::{Field, FieldProposal, Source};
 use crate::domain::tenant::Tenant;
+use crate::domain::ticket::NextStep;
 use crate::domain::user::User;
 
 pub use super::layout::Nav;
@@ -134,6 +136,32 @@ fn source_label(source: Source) -> &'static str {
 /// A time as people read it in the queue and on the ticket page.
 pub fn when(at: DateTime<Utc>) -> String {
     at.format("%Y-%m-%d %H:%M UTC").to_string()
+}
+
+/// "Call the site — ann by 2026-12-01 17:00 UTC".
+pub fn next_step(step: &NextStep) -> String {
+    format!(
+        "{} — {} by {}",
+        step.text,
+        step.owner.as_deref().unwrap_or("?"),
+        step.due.map(when).unwrap_or_default()
+    )
+}
+
+/// Who decided a priority change, when, and why; empty while it waits.
+pub fn verdict(change: &PriorityChange) -> String {
+    match (&change.decided_by, change.decided_at) {
+        (Some(by), Some(at)) => format!(
+            "{by}, {}{}",
+            when(at),
+            change
+                .reason
+                .as_deref()
+                .map(|r| format!(": {r}"))
+                .unwrap_or_default()
+        ),
+        _ => String::new(),
+    }
 }
 
 /// The first block of a UUID: enough to tell cases apart on a page.
