@@ -80,6 +80,8 @@ impl App {
                 tracing::info!(cases, dir = %config.index.dir.display(), "similar-case index is rebuilt in the background");
             }
         }
+        // Prompts are loaded and checked here: a broken template stops start-up, not a triage.
+        let llm = crate::llm::from_config(&config).context("setting up the model layer")?;
         let config = Arc::new(config);
         let metrics = Arc::new(Metrics::new());
         let triage = Arc::new(Triage::new(
@@ -87,7 +89,9 @@ impl App {
             index.clone(),
             config.clone(),
             metrics.clone(),
+            llm,
         ));
+        crate::triage::worker::start(triage.clone()).await;
         // Rebuilds at start-up when needed and whenever the index fails later; serving goes on.
         let after_rebuild = triage.clone();
         let rebuild_metrics = metrics.clone();

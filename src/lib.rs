@@ -15,6 +15,9 @@ pub mod digest;
 pub mod domain;
 /// HTTP adapter: JSON API, web pages, health, metrics, auth and errors.
 pub mod http;
+/// The optional model layer: an OpenAI-compatible client with retries and a circuit breaker,
+/// prompts, redaction, structured output and its validation.
+pub mod llm;
 /// Prometheus metrics: requests, triages, index rebuilds.
 pub mod metrics;
 /// QA reports: AI-vs-human agreement, its CSV export and charts.
@@ -25,5 +28,6 @@ pub mod search;
 pub mod store;
 /// Tracing subscriber set-up.
 pub mod telemetry;
-/// Proposals: calibrated per-tenant models, the severity matrix, and the triage service.
+/// Proposals: calibrated per-tenant models, the severity matrix, combining with the model, and
+/// the triage service with its durable jobs and workers.
 pub mod triage;

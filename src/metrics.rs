@@ -34,6 +34,9 @@ pub struct Metrics {
     suggestions: Family<StatusLabels, Counter>,
     triage_seconds: Histogram,
     index_rebuilds: Counter,
+    llm_calls: Family<StatusLabels, Counter>,
+    llm_seconds: Histogram,
+    jobs: Family<StatusLabels, Counter>,
 }
 
 impl Metrics {
@@ -47,6 +50,24 @@ impl Metrics {
         let suggestions = Family::<StatusLabels, Counter>::default();
         let triage_seconds = Histogram::new(exponential_buckets(0.001, 2.0, 16));
         let index_rebuilds = Counter::default();
+        let llm_calls = Family::<StatusLabels, Counter>::default();
+        let llm_seconds = Histogram::new(exponential_buckets(0.01, 2.0, 14));
+        let jobs = Family::<StatusLabels, Counter>::default();
+        registry.register(
+            "llm_triages",
+            "Model answers by outcome (ok, repaired, failed)",
+            llm_calls.clone(),
+        );
+        registry.register(
+            "llm_duration_seconds",
+            "Time spent asking the model per triage, retries and repair included",
+            llm_seconds.clone(),
+        );
+        registry.register(
+            "triage_jobs",
+            "Triage job attempts by outcome (done, retried, dead, lease_lost)",
+            jobs.clone(),
+        );
         registry.register(
             "http_requests",
             "HTTP requests by method, route and status",
@@ -79,6 +100,9 @@ impl Metrics {
             suggestions,
             triage_seconds,
             index_rebuilds,
+            llm_calls,
+            llm_seconds,
+            jobs,
         }
     }
 
@@ -103,6 +127,25 @@ impl Metrics {
             })
             .inc();
         self.triage_seconds.observe(seconds);
+    }
+
+    /// One model triage ended with this status after `millis`.
+    pub fn observe_llm(&self, status: &str, millis: u64) {
+        self.llm_calls
+            .get_or_create(&StatusLabels {
+                status: status.to_string(),
+            })
+            .inc();
+        self.llm_seconds.observe(millis as f64 / 1_000.0);
+    }
+
+    /// One job attempt ended this way.
+    pub fn job_outcome(&self, outcome: &str) {
+        self.jobs
+            .get_or_create(&StatusLabels {
+                status: outcome.to_string(),
+            })
+            .inc();
     }
 
     pub fn index_rebuilt(&self) {

@@ -99,6 +99,7 @@ pub async fn seed(store: &dyn Store) -> anyhow::Result<()> {
                 max_attachment: u64::MAX,
                 max_total: u64::MAX,
             };
+            // No triage queued here: the service triages the demo's open tickets once it runs.
             let new = NewTicket::from_draft(&tenant, draft, limits)?;
             store
                 .create_ticket(&new, &Actor::user("demo-requester"))
@@ -185,10 +186,9 @@ async fn triage_open_tickets(store: Arc<dyn Store>, triage: Arc<crate::triage::T
             .suggestions_for(ticket.id)
             .await
             .is_ok_and(|s| s.is_empty())
+            && let Err(err) = triage.request(ticket.id, &Actor::system("demo")).await
         {
-            triage
-                .triage_or_record_failure(ticket.id, ticket.tenant_id)
-                .await;
+            tracing::warn!(ticket.id = %ticket.id, error = %err, "cannot queue the demo ticket's triage");
         }
     }
 }

@@ -5,6 +5,8 @@ pub mod attachment;
 pub mod audit;
 pub mod case;
 pub mod decision;
+pub mod job;
+pub mod llm;
 pub mod severity;
 pub mod sla;
 pub mod suggestion;

@@ -87,6 +87,10 @@ pub enum Source {
     Matrix,
     /// A rule of the severity matrix that matched the ticket's text.
     Rule,
+    /// The model, validated against the catalogue or the matrix; never alone above a threshold.
+    Model,
+    /// Retrieval (or the matrix) and the model proposed the same value.
+    Agreement,
     /// Nothing could propose a value.
     None,
 }
@@ -120,6 +124,9 @@ pub struct Evidence {
     /// Other values with their calibrated probability of being right.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub alternatives: Vec<(String, f32)>,
+    /// What the model proposed for this field, when it was asked and answered validly.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
     /// Why the value is what it is, in a sentence.
     pub explanation: String,
 }
@@ -177,6 +184,8 @@ pub struct Suggestion {
     /// What the proposer looked at: the digest summary, neighbours, model size.
     pub inputs: serde_json::Value,
     pub error: Option<String>,
+    /// What the model layer did for this suggestion; `None` on suggestions made before it existed.
+    pub llm: Option<super::llm::LlmRecord>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -203,6 +212,7 @@ impl Suggestion {
             fields,
             inputs,
             error: None,
+            llm: None,
             created_at: super::now(),
         }
     }

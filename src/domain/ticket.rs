@@ -165,6 +165,8 @@ pub struct NewTicket {
     pub requester: Option<String>,
     pub attachments: Vec<NewAttachment>,
     pub created_at: DateTime<Utc>,
+    /// The triage to queue with the ticket, in the same transaction.
+    pub triage: Option<super::job::NewTriageJob>,
 }
 
 /// The caller's input for a new ticket, before checks.
@@ -218,7 +220,23 @@ impl NewTicket {
             requester,
             attachments: draft.attachments,
             created_at: super::now(),
+            triage: None,
         })
+    }
+
+    /// Queues a triage with the ticket when it is stored.
+    pub fn with_triage(mut self, requested_by: &str, max_attempts: u32, proposer: String) -> Self {
+        let mut job = super::job::NewTriageJob::new(
+            self.id,
+            self.tenant_id,
+            super::job::JobReason::Created,
+            requested_by,
+            max_attempts,
+            proposer,
+        );
+        job.created_at = self.created_at;
+        self.triage = Some(job);
+        self
     }
 }
 

@@ -107,6 +107,8 @@ pub enum Action {
     Approve,
     /// The AI-vs-human agreement figures and their export.
     ReadQa,
+    /// See triage jobs and retry dead ones: admins only.
+    ManageJobs,
 }
 
 impl Action {
@@ -122,6 +124,7 @@ impl Action {
             Action::Decide => "decide on suggestions",
             Action::Approve => "approve priority changes",
             Action::ReadQa => "read the QA agreement figures",
+            Action::ManageJobs => "manage triage jobs",
         }
     }
 }

@@ -146,6 +146,9 @@ impl From<store::Error> for Error {
                 Error::NotFound(format!("{entity} {id} not found"))
             }
             store::Error::Conflict(what) => Error::Conflict(format!("{what} already exists")),
+            store::Error::LeaseLost(what) => {
+                Error::Conflict(format!("{what} is being worked on by another worker"))
+            }
             other => Error::Internal(other.into()),
         }
     }

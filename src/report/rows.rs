@@ -53,6 +53,8 @@ fn source_name(source: Source) -> &'static str {
         Source::Retrieval => "retrieval",
         Source::Matrix => "matrix",
         Source::Rule => "rule",
+        Source::Model => "model",
+        Source::Agreement => "agreement",
         Source::None => "none",
     }
 }

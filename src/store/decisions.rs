@@ -147,7 +147,7 @@ pub(super) const LATEST_DECISION: &str = "select d.decision_id from decision d \
 pub(super) const DECIDED_SUGGESTIONS: &str = "select d.decision_id, d.suggestion_id, \
     d.ticket_id, d.tenant_id, d.decided_by, d.decided_by_id, d.fields, d.next_step_text, \
     d.next_step_owner, d.next_step_due, d.supersedes, d.created_at, \
-    s.fields as suggested_fields, s.proposer, \
+    s.fields as suggested_fields, s.proposer, s.llm as suggested_llm, \
     s.created_at as suggested_at, n.slug as tenant_slug, \
     c.status as change_status, c.decided_by as change_decided_by, \
     c.decided_at as change_decided_at \
@@ -195,7 +195,7 @@ macro_rules! impl_decision_store {
             ) -> Result<$crate::domain::suggestion::Suggestion, $crate::store::Error> {
                 let row: Option<$crate::store::rows::SuggestionRow> = sqlx::query_as(
                     "select suggestion_id, ticket_id, tenant_id, status, proposer, \
-                     inputs_digest, fields, inputs, error, created_at from suggestion \
+                     inputs_digest, fields, inputs, error, llm, created_at from suggestion \
                      where suggestion_id = $1",
                 )
                 .bind(id.0)

@@ -4,6 +4,7 @@
 //! at all.
 
 mod decisions;
+mod jobs;
 mod postgres;
 mod rows;
 mod sessions;
@@ -30,6 +31,7 @@ pub use decisions::{
     ChangeListing, ChangeQuery, DecidedQuery, DecisionRecorded, DecisionStore, QueueItem,
     QueueQuery,
 };
+pub use jobs::JobStore;
 pub use postgres::PostgresStore;
 pub use sessions::{
     FailedSignIn, LockoutPolicy, NewSession, Session, SessionOpened, SessionStore, SignInState,
@@ -42,6 +44,9 @@ pub enum Error {
     NotFound { entity: &'static str, id: String },
     #[error("{0} already exists")]
     Conflict(String),
+    /// A worker's lease on a job ran out and another worker holds it now.
+    #[error("{0} is no longer held by this worker")]
+    LeaseLost(String),
     #[error("stored data is invalid: {0}")]
     Corrupt(String),
     #[error("database error")]
@@ -120,7 +125,7 @@ pub struct ChainReport {
 /// Everything the service keeps. Sign-in and sessions live in the `SessionStore` supertrait so
 /// this trait stays about tickets, tenants and the audit trail.
 #[async_trait]
-pub trait Store: DecisionStore + SessionStore + Send + Sync {
+pub trait Store: DecisionStore + SessionStore + JobStore + Send + Sync {
     /// Applies pending migrations of this backend.
     async fn migrate(&self) -> Result<(), Error>;
     /// Succeeds when the database answers a query.

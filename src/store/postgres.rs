@@ -61,3 +61,10 @@ impl PostgresStore {
 super::sql::impl_sql_store!(PostgresStore, sqlx::Postgres);
 super::decisions::impl_decision_store!(PostgresStore, sqlx::Postgres);
 super::sessions::impl_session_store!(PostgresStore);
+// Workers of several processes claim at once: each skips the rows another is claiming.
+super::jobs::impl_job_store!(
+    PostgresStore,
+    sqlx::Postgres,
+    "for update skip locked",
+    false
+);

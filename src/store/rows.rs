@@ -274,6 +274,7 @@ pub struct SuggestionRow {
     pub fields: String,
     pub inputs: String,
     pub error: Option<String>,
+    pub llm: Option<String>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -294,6 +295,12 @@ impl TryFrom<SuggestionRow> for Suggestion {
             fields: serde_json::from_str(&row.fields).map_err(|e| corrupt("fields", e))?,
             inputs: serde_json::from_str(&row.inputs).map_err(|e| corrupt("inputs", e))?,
             error: row.error.clone(),
+            llm: row
+                .llm
+                .as_deref()
+                .map(serde_json::from_str)
+                .transpose()
+                .map_err(|e| corrupt("llm", e))?,
             created_at: row.created_at,
         })
     }
@@ -414,6 +421,7 @@ pub struct DecidedRow {
     pub decision: DecisionRow,
     pub suggested_fields: String,
     pub proposer: String,
+    pub suggested_llm: Option<String>,
     pub suggested_at: DateTime<Utc>,
     pub tenant_slug: String,
     pub change_status: Option<String>,
@@ -432,9 +440,7 @@ impl TryFrom<DecidedRow> for DecidedSuggestion {
             tenant: row.tenant_slug,
             suggested,
             proposer: row.proposer,
-            // No proposer uses a prompt yet; the LLM layer stores its prompt's hash beside the
-            // suggestion and reads it here.
-            prompt_version: None,
+            prompt_version: prompt_version(row.suggested_llm.as_deref()),
             suggested_at: row.suggested_at,
             change_status: row
                 .change_status
@@ -446,6 +452,15 @@ impl TryFrom<DecidedRow> for DecidedSuggestion {
             change_decided_at: row.change_decided_at,
         })
     }
+}
+
+/// The prompt a suggestion's model call used, as `name@sha256-prefix`; `None` when no model
+/// was asked. An unreadable record only loses this label, not the QA row.
+fn prompt_version(llm: Option<&str>) -> Option<String> {
+    let record: crate::domain::llm::LlmRecord = serde_json::from_str(llm?).ok()?;
+    let prompt = record.prompt?;
+    let short: String = prompt.sha256.chars().take(12).collect();
+    Some(format!("{}@{short}", prompt.name))
 }
 
 /// A queue line: a ticket and the columns of its latest suggestion, all null when it has none.
@@ -479,6 +494,7 @@ impl TryFrom<QueueRow> for QueueItem {
                     // The queue shows values and confidences; the inputs stay in the store.
                     inputs: "null".into(),
                     error: row.s_error,
+                    llm: None,
                     created_at,
                 }
                 .try_into()?,

@@ -66,7 +66,7 @@ pub(super) const CASE_BY_EXTERNAL_ID: &str =
     concat!(case_columns!(), "where tenant_id = $1 and external_id = $2");
 
 pub(super) const SUGGESTIONS_FOR: &str = "select suggestion_id, ticket_id, tenant_id, status, \
-    proposer, inputs_digest, fields, inputs, error, created_at from suggestion \
+    proposer, inputs_digest, fields, inputs, error, llm, created_at from suggestion \
     where ticket_id = $1 order by created_at desc, suggestion_id desc";
 
 pub(super) const AUDIT_FOR_ENTITY: &str = "select seq, event_id, tenant_id, actor, action, \
@@ -394,11 +394,16 @@ macro_rules! impl_sql_store {
                     .map_err(|e| $crate::store::Error::Corrupt(e.to_string()))?;
                 let inputs = serde_json::to_string(&suggestion.inputs)
                     .map_err(|e| $crate::store::Error::Corrupt(e.to_string()))?;
+                let llm = suggestion
+                    .llm
+                    .as_ref()
+                    .map($crate::store::jobs::json_text)
+                    .transpose()?;
                 let (_writer, mut tx) = self.begin_write().await?;
                 sqlx::query(
                     "insert into suggestion (suggestion_id, ticket_id, tenant_id, status, proposer, \
-                     inputs_digest, fields, inputs, error, created_at) \
-                     values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                     inputs_digest, fields, inputs, error, llm, created_at) \
+                     values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
                 )
                 .bind(suggestion.id.0)
                 .bind(suggestion.ticket_id.0)
@@ -409,40 +414,11 @@ macro_rules! impl_sql_store {
                 .bind(&fields)
                 .bind(&inputs)
                 .bind(suggestion.error.as_deref())
+                .bind(llm)
                 .bind(suggestion.created_at)
                 .execute(&mut *tx)
                 .await?;
-                // The audit event names each field's value and confidence so the chain alone
-                // shows what the machine proposed; the evidence stays in the suggestion row.
-                let summary: serde_json::Map<String, serde_json::Value> = suggestion
-                    .fields
-                    .iter()
-                    .map(|(field, p)| {
-                        (
-                            field.as_str().to_string(),
-                            serde_json::json!({
-                                "value": p.value,
-                                "confidence": p.confidence,
-                                "abstained": p.abstained,
-                                "source": p.source,
-                            }),
-                        )
-                    })
-                    .collect();
-                let event = $crate::domain::audit::NewAuditEvent::new(
-                    Some(suggestion.tenant_id),
-                    actor,
-                    "suggestion.created",
-                    "suggestion",
-                    suggestion.id.0,
-                    serde_json::json!({
-                        "ticket_id": suggestion.ticket_id,
-                        "status": suggestion.status.as_str(),
-                        "proposer": suggestion.proposer,
-                        "inputs_digest": suggestion.inputs_digest,
-                        "fields": summary,
-                    }),
-                );
+                let event = $crate::store::jobs::suggestion_event(suggestion, actor);
                 Self::append_audit(&mut tx, event).await?;
                 tx.commit().await?;
                 Ok(())
@@ -642,6 +618,10 @@ macro_rules! impl_sql_store {
                     }),
                 );
                 Self::append_audit(&mut tx, event).await?;
+                if let Some(job) = &new.triage {
+                    // Queued with the ticket: a crash after this commit cannot lose the triage.
+                    Self::queue_job_in(&mut tx, job, actor).await?;
+                }
                 tx.commit().await?;
                 // Built from what was written rather than read back: one round trip fewer.
                 Ok(new.stored())

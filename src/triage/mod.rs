@@ -4,10 +4,13 @@
 //! digests (`service.rs`). `eval_metrics.rs` scores proposals against human labels.
 
 pub mod calibration;
+pub mod combine;
 pub mod eval_metrics;
+pub mod llm_input;
 pub mod models;
 pub mod proposer;
 pub mod service;
 pub mod text_model;
+pub mod worker;
 
 pub use service::{Similar, Triage, TriageError};

@@ -39,6 +39,20 @@ pub fn label_of(case: &CaseRecord, field: Field, matrix: &SeverityMatrix) -> Opt
     }
 }
 
+/// Distinct service groups, most frequent first, ties by name.
+fn catalogue_of(history: &[CaseRecord]) -> Vec<String> {
+    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+    for group in history.iter().filter_map(|c| c.service_group.as_deref()) {
+        let group = group.trim();
+        if !group.is_empty() {
+            *counts.entry(group).or_default() += 1;
+        }
+    }
+    let mut groups: Vec<(&str, usize)> = counts.into_iter().collect();
+    groups.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    groups.into_iter().map(|(g, _)| g.to_string()).collect()
+}
+
 /// One field's model with what it was trained on.
 pub struct FieldModel {
     pub model: CalibratedModel,
@@ -69,6 +83,9 @@ pub struct TenantModels {
     pub fields: BTreeMap<Field, FieldModel>,
     /// Past cases read when training.
     pub cases: usize,
+    /// The service groups of those cases, most frequent first: the tenant's catalogue, the
+    /// only groups a model may propose.
+    pub catalogue: Vec<String>,
 }
 
 impl TenantModels {
@@ -76,6 +93,7 @@ impl TenantModels {
         Self {
             fields: BTreeMap::new(),
             cases: 0,
+            catalogue: Vec::new(),
         }
     }
 
@@ -121,6 +139,7 @@ impl TenantModels {
         Self {
             fields,
             cases: history.len(),
+            catalogue: catalogue_of(history),
         }
     }
 

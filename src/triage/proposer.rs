@@ -164,6 +164,7 @@ fn learnt(input: &ProposalInput, field: Field) -> FieldProposal {
             rule: None,
             candidate: None,
             alternatives: proposal.alternatives.clone(),
+            model: None,
             explanation: format!(
                 "Learnt from {} past cases of this tenant; {agreeing} of the {shown} most similar \
                  cases have {:?}. Confidence is calibrated on this tenant's history.",
@@ -227,11 +228,15 @@ fn with_rule(
 
 /// The tenant's own threshold for the field when its history could tell, else the configured one.
 fn field_threshold(input: &ProposalInput, field: Field) -> f32 {
-    input
-        .models
+    threshold_for(input.models, input.thresholds, field)
+}
+
+/// The threshold a field's confidence must reach: the tenant's own, else the configured one.
+pub fn threshold_for(models: &TenantModels, thresholds: &Thresholds, field: Field) -> f32 {
+    models
         .get(field)
         .and_then(|m| m.threshold)
-        .unwrap_or_else(|| input.thresholds.get(field))
+        .unwrap_or_else(|| thresholds.get(field))
 }
 
 /// The confidence given to a value set by an impact or urgency rule of the matrix file.
@@ -297,6 +302,7 @@ fn from_matrix(
                 .or_else(|| urgency.evidence.rule.clone()),
             candidate: None,
             alternatives: history.evidence.alternatives,
+            model: None,
             explanation,
         },
     };

@@ -64,11 +64,14 @@ pub struct Triage {
     epoch: std::sync::atomic::AtomicU64,
     /// One training per tenant at a time: a second would repeat the first.
     training: Mutex<HashMap<TenantId, Arc<tokio::sync::Mutex<()>>>>,
-    /// Background triages run one at a time, so a burst of new tickets queues its triage
-    /// instead of taking the cores from the requests that store them.
-    background: tokio::sync::Semaphore,
     /// Digests of attachments already seen: triage and every view of a ticket page reuse them.
     digests: crate::digest::attachments::DigestCache,
+    /// The model layer, when `[llm] provider` names one.
+    llm: Option<crate::llm::LlmTriager>,
+    /// Wakes this process's workers when a job is queued here.
+    wake: tokio::sync::Notify,
+    /// Wakes whoever waits for a suggestion when a worker here finished one.
+    finished: tokio::sync::Notify,
 }
 
 impl Triage {
@@ -77,6 +80,7 @@ impl Triage {
         index: CaseIndex,
         config: Arc<Config>,
         metrics: Arc<crate::metrics::Metrics>,
+        llm: Option<crate::llm::LlmTriager>,
     ) -> Self {
         Self {
             store,
@@ -87,21 +91,44 @@ impl Triage {
             cache: Mutex::new(HashMap::new()),
             epoch: std::sync::atomic::AtomicU64::new(0),
             training: Mutex::new(HashMap::new()),
-            background: tokio::sync::Semaphore::new(1),
             digests: crate::digest::attachments::DigestCache::new(DIGESTS_CACHED),
+            llm,
+            wake: tokio::sync::Notify::new(),
+            finished: tokio::sync::Notify::new(),
         }
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    pub fn metrics(&self) -> &crate::metrics::Metrics {
+        &self.metrics
+    }
+
+    pub fn llm(&self) -> Option<&crate::llm::LlmTriager> {
+        self.llm.as_ref()
     }
 
     pub fn index(&self) -> &CaseIndex {
         &self.index
     }
 
-    /// The proposer's name and version as recorded with each suggestion.
+    /// The proposer's name and version as recorded with each suggestion, with the model when
+    /// one is configured.
     pub fn proposer(&self) -> String {
-        format!(
+        let offline = format!(
             "retrieval {MODEL_VERSION} severity:{}",
             self.config.triage.severity_version
-        )
+        );
+        match &self.llm {
+            Some(llm) => format!("{offline} llm:{}", llm.model()),
+            None => offline,
+        }
     }
 
     /// Marks every tenant's models stale, e.g. after the index was rebuilt from a store that
@@ -322,41 +349,112 @@ impl Triage {
         })
     }
 
-    /// Proposes for the ticket and stores the suggestion; the ticket itself is left alone.
-    #[tracing::instrument(skip_all, fields(ticket.id = %id))]
-    pub async fn triage(
-        self: &Arc<Self>,
-        id: TicketId,
-        actor: &Actor,
-    ) -> Result<Suggestion, TriageError> {
-        let started = std::time::Instant::now();
-        let suggestion = self.propose_and_store(id, actor).await?;
-        self.metrics
-            .observe_triage("done", started.elapsed().as_secs_f64());
-        Ok(suggestion)
+    /// Queues a triage of the ticket (its pending suggestion and job in one transaction) and
+    /// wakes a worker; the ticket itself is never changed by triage.
+    pub async fn request(&self, id: TicketId, actor: &Actor) -> Result<Suggestion, TriageError> {
+        let detail = self.store.ticket(id).await?;
+        let job = crate::domain::job::NewTriageJob::new(
+            id,
+            detail.ticket.tenant_id,
+            crate::domain::job::JobReason::Requested,
+            actor.as_str(),
+            self.config.triage.job_attempts,
+            self.proposer(),
+        );
+        let pending = self.store.enqueue_triage(&job, actor).await?;
+        self.wake_workers();
+        Ok(pending)
     }
 
-    async fn propose_and_store(
-        self: &Arc<Self>,
-        id: TicketId,
-        actor: &Actor,
+    /// Tells this process's workers that a job is waiting.
+    pub fn wake_workers(&self) {
+        self.wake.notify_waiters();
+    }
+
+    pub(super) fn woken(&self) -> tokio::sync::futures::Notified<'_> {
+        self.wake.notified()
+    }
+
+    pub(super) fn announce_finished(&self) {
+        self.finished.notify_waiters();
+    }
+
+    /// Waits until the suggestion is no longer pending or `timeout` passes, and returns it as
+    /// it then stands. Finished jobs of this process wake the wait at once; the store is also
+    /// read every half second, for jobs another process finishes.
+    pub async fn wait_for(
+        &self,
+        id: crate::domain::suggestion::SuggestionId,
+        timeout: std::time::Duration,
     ) -> Result<Suggestion, TriageError> {
-        let detail = self.store.ticket(id).await?;
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let finished = self.finished.notified();
+            tokio::pin!(finished);
+            finished.as_mut().enable();
+            let suggestion = self.store.suggestion(id).await?;
+            let now = tokio::time::Instant::now();
+            if suggestion.status != SuggestionStatus::Pending || now >= deadline {
+                return Ok(suggestion);
+            }
+            let nap = (deadline - now).min(std::time::Duration::from_millis(500));
+            tokio::select! {
+                () = &mut finished => {}
+                () = tokio::time::sleep(nap) => {}
+            }
+        }
+    }
+
+    /// Computes the suggestion a job fills in: the offline proposal, then the model's answer
+    /// combined with it when a model is configured. Store or index failures are errors (the job
+    /// retries); a model failure is not: it is recorded and the offline proposal stands.
+    pub async fn compute(
+        self: &Arc<Self>,
+        job: &crate::domain::job::TriageJob,
+    ) -> Result<Suggestion, TriageError> {
+        let started = std::time::Instant::now();
+        let detail = self.store.ticket(job.ticket_id).await?;
         let similar = self.similar(&detail, self.config.triage.neighbours).await?;
         let models = self.models_for(detail.ticket.tenant_id).await?;
         let ticket = &detail.ticket;
         let text = format!("{}\n{}", ticket.title, ticket.description);
         let templates = &similar.templates;
         let rule_text = format!("{text}\n{}", templates.join("\n"));
-        let fields = propose(&ProposalInput {
+        let thresholds = &self.config.triage.thresholds;
+        let offline = propose(&ProposalInput {
             text: &text,
             rule_text: &rule_text,
             neighbours: &similar.hits,
             models: &models,
             matrix: &self.config.triage.severity,
-            thresholds: &self.config.triage.thresholds,
+            thresholds,
             min_history: self.config.triage.min_history,
         });
+        let (fields, llm) = match &self.llm {
+            None => (
+                offline,
+                crate::domain::llm::LlmRecord::skipped(
+                    "no model configured (llm.provider = \"none\")",
+                ),
+            ),
+            Some(llm) => {
+                let input = super::llm_input::build(&detail, &similar, &models);
+                let record = llm.triage(&input).await;
+                self.metrics
+                    .observe_llm(record.status.as_str(), record.latency_ms);
+                let fields = super::combine::combine(super::combine::CombineInput {
+                    offline,
+                    answer: record.valid_answer(),
+                    matrix: &self.config.triage.severity,
+                    catalogue: &input.catalogue,
+                    thresholds: crate::domain::suggestion::Field::ALL
+                        .iter()
+                        .map(|f| (*f, super::proposer::threshold_for(&models, thresholds, *f)))
+                        .collect(),
+                });
+                (fields, record)
+            }
+        };
         let inputs = json!({
             "title": ticket.title,
             "description_sha256": sha256_hex(ticket.description.as_bytes()),
@@ -368,41 +466,23 @@ impl Triage {
             "history_cases": models.cases,
             "trained_fields": models.fields.keys().map(|f| f.as_str()).collect::<Vec<_>>(),
             "thresholds": {
-                "service_group": self.config.triage.thresholds.service_group,
-                "impact": self.config.triage.thresholds.impact,
-                "urgency": self.config.triage.thresholds.urgency,
-                "priority": self.config.triage.thresholds.priority,
+                "service_group": thresholds.service_group,
+                "impact": thresholds.impact,
+                "urgency": thresholds.urgency,
+                "priority": thresholds.priority,
             },
+            "llm_prompt_sha256": llm.prompt.as_ref().map(|p| p.sha256.as_str()),
         });
-        let suggestion =
+        let mut suggestion =
             Suggestion::new(ticket.id, ticket.tenant_id, self.proposer(), inputs, fields);
-        self.store.insert_suggestion(&suggestion, actor).await?;
+        suggestion.id = job.suggestion_id;
+        suggestion.created_at = job.created_at;
+        suggestion.llm = Some(llm);
+        tracing::debug!(
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "triage computed"
+        );
         Ok(suggestion)
-    }
-
-    /// Triage in the background after a ticket was created. A failure is stored as a failed
-    /// suggestion so the ticket shows it rather than silently lacking one.
-    pub async fn triage_or_record_failure(self: &Arc<Self>, id: TicketId, tenant: TenantId) {
-        let Ok(_turn) = self.background.acquire().await else {
-            return; // the semaphore is never closed
-        };
-        let actor = Actor::system("triage");
-        let started = std::time::Instant::now();
-        if let Err(err) = self.triage(id, &actor).await {
-            tracing::error!(ticket.id = %id, error = %err, "triage failed");
-            let mut failed =
-                Suggestion::new(id, tenant, self.proposer(), json!({}), Default::default());
-            failed.status = SuggestionStatus::Failed;
-            failed.error = Some(err.to_string());
-            match self.store.insert_suggestion(&failed, &actor).await {
-                Ok(()) => self
-                    .metrics
-                    .observe_triage("failed", started.elapsed().as_secs_f64()),
-                Err(err) => {
-                    tracing::error!(ticket.id = %id, error = %err, "cannot record the failed triage")
-                }
-            }
-        }
     }
 }
 

@@ -2,6 +2,7 @@
 
 mod audit;
 pub(crate) mod decisions;
+mod jobs;
 pub mod qa;
 mod ticket_input;
 mod ticket_view;
@@ -19,4 +20,5 @@ pub fn router() -> Router<AppState> {
         .merge(triage::router())
         .merge(decisions::router())
         .merge(qa::router())
+        .merge(jobs::router())
 }

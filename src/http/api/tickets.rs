@@ -45,16 +45,22 @@ async fn create(
         // A client's user always files in their own name.
         draft.requester = Some(caller.name.clone());
     }
-    let new = NewTicket::from_draft(&tenant, draft, state.attachment_limits())?;
+    let mut new = NewTicket::from_draft(&tenant, draft, state.attachment_limits())?;
+    if state.config.triage.on_create {
+        // Queued in the ticket's own transaction; a worker proposes once it is stored, and the
+        // answer does not wait for it.
+        new = new.with_triage(
+            "system:triage",
+            state.config.triage.job_attempts,
+            state.triage.proposer(),
+        );
+    }
     let detail = state
         .store
         .create_ticket(&new, &Actor::user(&caller.name))
         .await?;
-    if state.config.triage.on_create {
-        // Proposed in the background once the ticket is stored; the answer does not wait for it.
-        let triage = state.triage.clone();
-        let (ticket_id, tenant_id) = (detail.ticket.id, detail.ticket.tenant_id);
-        tokio::spawn(async move { triage.triage_or_record_failure(ticket_id, tenant_id).await });
+    if new.triage.is_some() {
+        state.triage.wake_workers();
     }
     let location = format!("/api/v1/tickets/{}", detail.ticket.id);
     let mut response = (StatusCode::CREATED, Json(TicketView::detail(detail))).into_response();

@@ -12,7 +12,8 @@ use super::tickets::load_visible_ticket;
 use crate::app::AppState;
 use crate::domain::Actor;
 use crate::domain::FieldError;
-use crate::domain::suggestion::{Field, FieldProposal, Suggestion};
+use crate::domain::llm::LlmRecord;
+use crate::domain::suggestion::{Field, FieldProposal, Suggestion, SuggestionStatus};
 use crate::domain::user::Action;
 use crate::http::error::Error;
 use crate::http::extract::{ApiQuery, Caller};
@@ -110,11 +111,21 @@ pub(crate) struct SuggestionView {
     inputs: serde_json::Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<String>,
+    /// What the model layer did; `skipped` with a reason when no model was asked (yet).
+    llm: LlmRecord,
 }
 
 impl From<Suggestion> for SuggestionView {
     fn from(s: Suggestion) -> Self {
+        let llm = s.llm.unwrap_or_else(|| {
+            LlmRecord::skipped(match s.status {
+                SuggestionStatus::Pending => "triage is queued",
+                SuggestionStatus::Failed => "triage failed before the model was asked",
+                SuggestionStatus::Done => "made before the model layer existed",
+            })
+        });
         Self {
+            llm,
             id: s.id.0,
             ticket_id: s.ticket_id.0,
             status: s.status.as_str(),
@@ -147,7 +158,9 @@ async fn suggestions(
     }))
 }
 
-/// `POST /api/v1/tickets/{id}/triage`: proposes again now and answers the new suggestion.
+/// `POST /api/v1/tickets/{id}/triage`: queues a new triage and waits for it up to
+/// `triage.wait`: 201 with the finished suggestion, or 202 with the pending one, whose status
+/// `GET .../suggestions` shows until a worker fills it in.
 async fn triage(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -155,12 +168,21 @@ async fn triage(
 ) -> Result<(StatusCode, Json<SuggestionView>), Error> {
     caller.may(Action::RunTriage)?;
     let detail = load_visible_ticket(&state, &caller, &id).await?;
-    let suggestion = state
+    let pending = state
         .triage
-        .triage(detail.ticket.id, &Actor::user(&caller.name))
+        .request(detail.ticket.id, &Actor::user(&caller.name))
         .await
         .map_err(triage_error)?;
-    Ok((StatusCode::CREATED, Json(SuggestionView::from(suggestion))))
+    let suggestion = state
+        .triage
+        .wait_for(pending.id, state.config.triage.wait)
+        .await
+        .map_err(triage_error)?;
+    let status = match suggestion.status {
+        SuggestionStatus::Pending => StatusCode::ACCEPTED,
+        SuggestionStatus::Done | SuggestionStatus::Failed => StatusCode::CREATED,
+    };
+    Ok((status, Json(SuggestionView::from(suggestion))))
 }
 
 /// Store errors keep their meaning (404, 409); anything else is the service's fault.

@@ -13,7 +13,7 @@ use super::ticket_page::{Flash, render};
 use crate::app::AppState;
 use crate::domain::Actor;
 use crate::domain::decision::{ChangeStatus, DecisionDraft, FieldDraft, NextStepDraft};
-use crate::domain::suggestion::Field;
+use crate::domain::suggestion::{Field, SuggestionStatus};
 use crate::domain::user::Action;
 use crate::http::api::decisions::record;
 use crate::http::api::tickets::load_visible_ticket;
@@ -58,12 +58,21 @@ pub async fn triage(
     let web = &form.web;
     web.user.may(Action::RunTriage)?;
     let detail = load_visible_ticket(&state, &web.user, &id).await?;
-    state
+    let pending = state
         .triage
-        .triage(detail.ticket.id, &Actor::user(&web.user.name))
+        .request(detail.ticket.id, &Actor::user(&web.user.name))
         .await
         .map_err(crate::http::api::triage::triage_error)?;
-    Ok(Redirect::to(&format!("/tickets/{id}?notice=triaged")).into_response())
+    let suggestion = state
+        .triage
+        .wait_for(pending.id, state.config.triage.wait)
+        .await
+        .map_err(crate::http::api::triage::triage_error)?;
+    let notice = match suggestion.status {
+        SuggestionStatus::Pending => "triage_queued",
+        SuggestionStatus::Done | SuggestionStatus::Failed => "triaged",
+    };
+    Ok(Redirect::to(&format!("/tickets/{id}?notice={notice}")).into_response())
 }
 
 /// Reads `<field>_action` (`skip`, `accept`, `override`), `<field>_value`,

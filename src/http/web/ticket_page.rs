@@ -57,6 +57,9 @@ impl Flash {
             "decided" => "Decision recorded.",
             "approval" => "Decision recorded. The priority change waits for an approver.",
             "triaged" => "A new suggestion was made.",
+            "triage_queued" => {
+                "Triage is queued; the suggestion appears here when a worker has made it."
+            }
             "approved" => "Approved: the ticket's priority changed.",
             "rejected" => "Rejected: the ticket's priority stays.",
             _ => return None,

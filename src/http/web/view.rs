@@ -129,6 +129,8 @@ fn source_label(source: Source) -> &'static str {
         Source::Retrieval => "similar cases",
         Source::Matrix => "severity matrix",
         Source::Rule => "rule",
+        Source::Model => "model",
+        Source::Agreement => "similar cases and model",
         Source::None => "none",
     }
 }

@@ -11,10 +11,13 @@ use serde::Deserialize;
 
 use crate::domain::severity::{RawSeverity, SeverityMatrix};
 
+mod llm;
+pub use llm::{LlmConfig, Provider, ResponseMode, parse_duration};
+
 /// The defaults shipped in the repository.
-const DEFAULT_TOML: &str = include_str!("../config/default.toml");
+const DEFAULT_TOML: &str = include_str!("../../config/default.toml");
 /// The shipped severity matrix, used unless `triage.severity_file` names another.
-const DEFAULT_SEVERITY_TOML: &str = include_str!("../config/severity.toml");
+const DEFAULT_SEVERITY_TOML: &str = include_str!("../../config/severity.toml");
 
 /// Variables with a short name, kept stable for operators and outside checks.
 const SHORT_ENV_KEYS: [(&str, &str); 3] = [
@@ -48,6 +51,7 @@ pub struct Config {
     /// Which priority changes wait for an approver.
     pub approvals: crate::domain::decision::ApprovalPolicy,
     pub web: WebConfig,
+    pub llm: LlmConfig,
     pub log: LogConfig,
 }
 
@@ -72,6 +76,15 @@ pub struct TriageConfig {
     pub min_history: usize,
     pub target_precision: f64,
     pub thresholds: Thresholds,
+    /// Triage workers in this process; SQLite always runs one.
+    pub workers: usize,
+    /// Attempts of a triage job before it is buried (dead).
+    pub job_attempts: u32,
+    /// How long a worker's claim on a job lasts unless renewed; a job whose worker died is
+    /// taken over once it runs out.
+    pub lease: std::time::Duration,
+    /// How long `POST /tickets/{id}/triage` waits for the result before answering 202.
+    pub wait: std::time::Duration,
 }
 
 /// Per-field confidence a proposal needs before it is shown as a suggestion.
@@ -156,6 +169,7 @@ struct RawConfig {
     triage: RawTriage,
     approvals: RawApprovals,
     web: RawWeb,
+    llm: llm::RawLlm,
     log: RawLog,
 }
 
@@ -183,6 +197,10 @@ struct RawTriage {
     min_history: usize,
     target_precision: f64,
     thresholds: Thresholds,
+    workers: usize,
+    job_attempts: u32,
+    lease: String,
+    wait: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -325,6 +343,7 @@ impl Config {
             crate::domain::decision::ApprovalPolicy::parse(raw.approvals.priority_changes.trim())
                 .map_err(|e| Error::Invalid(e.to_string()))?;
         let web = load_web(&raw.web)?;
+        let llm = llm::load_llm(raw.llm)?;
         Ok(Self {
             database: DatabaseConfig {
                 url,
@@ -343,6 +362,7 @@ impl Config {
             triage,
             approvals,
             web,
+            llm,
             log: LogConfig {
                 filter: raw.log.filter,
             },
@@ -412,6 +432,27 @@ fn load_triage(raw: RawTriage) -> Result<TriageConfig, Error> {
             "triage.target_precision must lie in 0.5..=1".into(),
         ));
     }
+    if !(1..=32).contains(&raw.workers) {
+        return Err(Error::Invalid(
+            "triage.workers must be within 1..=32".into(),
+        ));
+    }
+    if !(1..=20).contains(&raw.job_attempts) {
+        return Err(Error::Invalid(
+            "triage.job_attempts must be within 1..=20".into(),
+        ));
+    }
+    let lease = parse_duration("triage.lease", &raw.lease)?;
+    // The contract: a dead worker's job is taken over within a minute.
+    if !(std::time::Duration::from_secs(1)..=std::time::Duration::from_secs(60)).contains(&lease) {
+        return Err(Error::Invalid(
+            "triage.lease must lie between 1s and 60s".into(),
+        ));
+    }
+    let wait = parse_duration("triage.wait", &raw.wait)?;
+    if wait > std::time::Duration::from_secs(300) {
+        return Err(Error::Invalid("triage.wait must be at most 5m".into()));
+    }
     if raw.neighbours == 0 || raw.neighbours > 100 {
         return Err(Error::Invalid(
             "triage.neighbours must be within 1..=100".into(),
@@ -429,6 +470,10 @@ fn load_triage(raw: RawTriage) -> Result<TriageConfig, Error> {
         min_history: raw.min_history.max(2),
         target_precision: raw.target_precision,
         thresholds,
+        workers: raw.workers,
+        job_attempts: raw.job_attempts,
+        lease,
+        wait,
     })
 }
 

@@ -1,0 +1,290 @@
+//! Durable triage jobs: a ticket's triage is a row in the store, queued in the same transaction
+//! as the ticket (or the request) and its pending suggestion, so a crash between "stored" and
+//! "triaged" loses nothing. Workers claim a job with a lease and renew it while they work; a
+//! job whose worker died is claimed again once its lease runs out. Failures retry with backoff,
+//! then the job is buried (dead) and its suggestion marked failed, both visible to admins.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::suggestion::{Suggestion, SuggestionId, SuggestionStatus};
+use super::tenant::TenantId;
+use super::ticket::TicketId;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct JobId(pub Uuid);
+
+impl std::fmt::Display for JobId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum JobStatus {
+    /// Waiting for a worker, possibly until `run_after` (a retry's backoff).
+    Queued,
+    /// Claimed by a worker that holds the lease.
+    Running,
+    Done,
+    /// Gave up after its attempts; the suggestion is marked failed.
+    Dead,
+}
+
+impl JobStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Queued => "queued",
+            Self::Running => "running",
+            Self::Done => "done",
+            Self::Dead => "dead",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw {
+            "queued" => Some(Self::Queued),
+            "running" => Some(Self::Running),
+            "done" => Some(Self::Done),
+            "dead" => Some(Self::Dead),
+            _ => None,
+        }
+    }
+}
+
+/// Why the job exists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum JobReason {
+    /// The ticket was created.
+    Created,
+    /// Someone asked for a (new) triage.
+    Requested,
+}
+
+impl JobReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Created => "created",
+            Self::Requested => "requested",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw {
+            "created" => Some(Self::Created),
+            "requested" => Some(Self::Requested),
+            _ => None,
+        }
+    }
+}
+
+/// A job about to be queued, with the pending suggestion it will fill in.
+#[derive(Debug, Clone)]
+pub struct NewTriageJob {
+    pub id: JobId,
+    pub suggestion_id: SuggestionId,
+    pub ticket_id: TicketId,
+    pub tenant_id: TenantId,
+    pub reason: JobReason,
+    pub requested_by: String,
+    pub max_attempts: u32,
+    /// The proposer named on the pending suggestion until the result replaces it.
+    pub proposer: String,
+    pub created_at: DateTime<Utc>,
+}
+
+impl NewTriageJob {
+    pub fn new(
+        ticket_id: TicketId,
+        tenant_id: TenantId,
+        reason: JobReason,
+        requested_by: &str,
+        max_attempts: u32,
+        proposer: String,
+    ) -> Self {
+        Self {
+            id: JobId(Uuid::now_v7()),
+            suggestion_id: SuggestionId(Uuid::now_v7()),
+            ticket_id,
+            tenant_id,
+            reason,
+            requested_by: requested_by.to_string(),
+            max_attempts: max_attempts.max(1),
+            proposer,
+            created_at: super::now(),
+        }
+    }
+
+    /// The suggestion shown while the job waits: no fields yet, status pending.
+    pub fn pending_suggestion(&self) -> Suggestion {
+        let mut pending = Suggestion::new(
+            self.ticket_id,
+            self.tenant_id,
+            self.proposer.clone(),
+            serde_json::json!({}),
+            Default::default(),
+        );
+        pending.id = self.suggestion_id;
+        pending.status = SuggestionStatus::Pending;
+        pending.created_at = self.created_at;
+        pending
+    }
+}
+
+/// A job as stored.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TriageJob {
+    pub id: JobId,
+    pub suggestion_id: SuggestionId,
+    pub ticket_id: TicketId,
+    pub tenant_id: TenantId,
+    pub reason: JobReason,
+    pub requested_by: String,
+    pub status: JobStatus,
+    /// Claims so far, the current one included.
+    pub attempts: u32,
+    pub max_attempts: u32,
+    pub run_after: DateTime<Utc>,
+    pub lease_owner: Option<String>,
+    pub lease_until: Option<DateTime<Utc>>,
+    pub last_error: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl TriageJob {
+    /// Whether this claim is one too many: earlier claims all ended with their worker gone, so
+    /// the job itself is the likely cause and must not take the next worker down too.
+    pub fn exhausted(&self) -> bool {
+        self.attempts > self.max_attempts
+    }
+
+    /// What to do after a failed attempt.
+    pub fn after_failure(&self) -> Retry {
+        if self.attempts >= self.max_attempts {
+            Retry::GiveUp
+        } else {
+            Retry::After(backoff(self.attempts))
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Retry {
+    After(Duration),
+    GiveUp,
+}
+
+/// Wait before the next attempt: 2, 4, 8 … seconds after the 1st, 2nd, 3rd failure, at most
+/// five minutes, so a store that is down for a while is not hammered and a blip costs seconds.
+pub fn backoff(failed_attempts: u32) -> Duration {
+    let exponent = failed_attempts.clamp(1, 16);
+    Duration::from_secs((1u64 << exponent).min(300))
+}
+
+/// Milliseconds since the epoch: the unit leases and schedules are stored in on both backends,
+/// because SQLite keeps timestamps as text that does not sort by time.
+pub fn epoch_ms(at: DateTime<Utc>) -> i64 {
+    at.timestamp_millis()
+}
+
+pub fn from_epoch_ms(ms: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(ms).unwrap_or(DateTime::<Utc>::MIN_UTC)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn job(attempts: u32, max_attempts: u32) -> TriageJob {
+        let now = crate::domain::now();
+        TriageJob {
+            id: JobId(Uuid::now_v7()),
+            suggestion_id: SuggestionId(Uuid::now_v7()),
+            ticket_id: TicketId(Uuid::now_v7()),
+            tenant_id: TenantId(Uuid::now_v7()),
+            reason: JobReason::Created,
+            requested_by: "system".into(),
+            status: JobStatus::Running,
+            attempts,
+            max_attempts,
+            run_after: now,
+            lease_owner: Some("w".into()),
+            lease_until: Some(now),
+            last_error: None,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
+    #[test]
+    fn backoff_doubles_and_is_capped() {
+        assert_eq!(backoff(1), Duration::from_secs(2));
+        assert_eq!(backoff(2), Duration::from_secs(4));
+        assert_eq!(backoff(3), Duration::from_secs(8));
+        assert_eq!(backoff(9), Duration::from_secs(300));
+        assert_eq!(backoff(60), Duration::from_secs(300));
+        assert_eq!(backoff(0), Duration::from_secs(2));
+    }
+
+    #[test]
+    fn a_job_retries_until_its_last_attempt() {
+        assert_eq!(
+            job(1, 3).after_failure(),
+            Retry::After(Duration::from_secs(2))
+        );
+        assert_eq!(
+            job(2, 3).after_failure(),
+            Retry::After(Duration::from_secs(4))
+        );
+        assert_eq!(job(3, 3).after_failure(), Retry::GiveUp);
+        assert!(!job(3, 3).exhausted());
+        assert!(job(4, 3).exhausted());
+    }
+
+    #[test]
+    fn the_pending_suggestion_carries_the_jobs_ids() {
+        let new = NewTriageJob::new(
+            TicketId(Uuid::now_v7()),
+            TenantId(Uuid::now_v7()),
+            JobReason::Requested,
+            "alice",
+            0,
+            "retrieval".into(),
+        );
+        assert_eq!(new.max_attempts, 1, "at least one attempt");
+        let pending = new.pending_suggestion();
+        assert_eq!(pending.id, new.suggestion_id);
+        assert_eq!(pending.ticket_id, new.ticket_id);
+        assert_eq!(pending.status, SuggestionStatus::Pending);
+        assert!(pending.fields.is_empty());
+    }
+
+    #[test]
+    fn statuses_and_reasons_round_trip() {
+        for s in [
+            JobStatus::Queued,
+            JobStatus::Running,
+            JobStatus::Done,
+            JobStatus::Dead,
+        ] {
+            assert_eq!(JobStatus::parse(s.as_str()), Some(s));
+        }
+        for r in [JobReason::Created, JobReason::Requested] {
+            assert_eq!(JobReason::parse(r.as_str()), Some(r));
+        }
+        assert_eq!(JobStatus::parse("zombie"), None);
+    }
+
+    #[test]
+    fn epoch_milliseconds_round_trip() {
+        let at = DateTime::from_timestamp_millis(1_795_000_000_123).expect("valid");
+        assert_eq!(from_epoch_ms(epoch_ms(at)), at);
+    }
+}

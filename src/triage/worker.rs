@@ -1,0 +1,206 @@
+//! The triage worker: claims a job, renews its lease while it works, and ends it done (the
+//! suggestion filled in), queued again with backoff, or dead. A worker that stops mid-job
+//! (crash, kill) leaves the job running under a lease that runs out, and the next claim takes
+//! it over; on SQLite, a restart queues such jobs again at once.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::domain::Actor;
+use crate::domain::job::{Retry, TriageJob};
+use crate::store::Error as StoreError;
+
+use super::Triage;
+
+/// How often an idle worker looks for jobs it was not woken for: retries whose backoff ended,
+/// expired leases, jobs queued by another process.
+const POLL: Duration = Duration::from_secs(1);
+
+pub struct Worker {
+    triage: Arc<Triage>,
+    owner: String,
+    lease: Duration,
+}
+
+impl Worker {
+    /// A worker named `owner` in the leases it takes (unique per process and worker).
+    pub fn new(triage: Arc<Triage>, owner: String) -> Self {
+        let lease = triage.config().triage.lease;
+        Self {
+            triage,
+            owner,
+            lease,
+        }
+    }
+
+    /// Works until the task is dropped.
+    pub async fn run(self) {
+        loop {
+            // Registered before the claim, so a job queued during it still wakes this worker.
+            let woken = self.triage.woken();
+            tokio::pin!(woken);
+            woken.as_mut().enable();
+            match self.claim().await {
+                Ok(Some(job)) => {
+                    self.process(job).await;
+                    continue;
+                }
+                Ok(None) => {}
+                Err(err) => tracing::warn!(error = %err, "cannot claim a triage job"),
+            }
+            tokio::select! {
+                () = &mut woken => {}
+                () = tokio::time::sleep(POLL) => {}
+            }
+        }
+    }
+
+    async fn claim(&self) -> Result<Option<TriageJob>, StoreError> {
+        let now = crate::domain::now();
+        self.triage
+            .store()
+            .claim_job(&self.owner, now, now + lease_delta(self.lease))
+            .await
+    }
+
+    /// Runs one claimed job to its end; never returns an error, since every outcome is stored.
+    #[tracing::instrument(skip_all, fields(job.id = %job.id, ticket.id = %job.ticket_id, attempt = job.attempts))]
+    pub async fn process(&self, job: TriageJob) {
+        let actor = Actor::system("triage");
+        let store = self.triage.store().clone();
+        if job.exhausted() {
+            let error = format!(
+                "the worker stopped during each of {} attempts",
+                job.max_attempts
+            );
+            self.end(
+                store.bury_job(&job, &self.owner, &error, &actor).await,
+                "dead",
+            );
+            return;
+        }
+        let work = self.triage.compute(&job);
+        let result = tokio::select! {
+            result = work => result,
+            lost = self.keep_lease(&job) => {
+                tracing::warn!(reason = %lost, "lease lost mid-job; another worker has it now");
+                self.triage.metrics().job_outcome("lease_lost");
+                return;
+            }
+        };
+        match result {
+            Ok(suggestion) => {
+                let started = suggestion.created_at;
+                let outcome = store
+                    .complete_job(&job, &self.owner, &suggestion, &actor)
+                    .await;
+                if outcome.is_ok() {
+                    let waited = (crate::domain::now() - started).num_milliseconds();
+                    self.triage
+                        .metrics()
+                        .observe_triage("done", waited.max(0) as f64 / 1_000.0);
+                }
+                self.end(outcome, "done");
+            }
+            Err(err) => {
+                let error = err.to_string();
+                tracing::warn!(error = %error, "triage attempt failed");
+                match job.after_failure() {
+                    Retry::After(delay) => {
+                        let run_after = crate::domain::now() + lease_delta(delay);
+                        let outcome = store
+                            .reschedule_job(&job, &self.owner, &error, run_after, &actor)
+                            .await;
+                        self.end(outcome, "retried");
+                    }
+                    Retry::GiveUp => {
+                        let outcome = store.bury_job(&job, &self.owner, &error, &actor).await;
+                        if outcome.is_ok() {
+                            self.triage.metrics().observe_triage("failed", 0.0);
+                        }
+                        self.end(outcome, "dead");
+                    }
+                }
+            }
+        }
+    }
+
+    /// Records how the job ended and wakes whoever waits for its suggestion.
+    fn end(&self, outcome: Result<(), StoreError>, what: &str) {
+        match outcome {
+            Ok(()) => {
+                self.triage.metrics().job_outcome(what);
+                self.triage.announce_finished();
+            }
+            Err(StoreError::LeaseLost(job)) => {
+                tracing::warn!(%job, "lease lost before the result was stored; it is dropped");
+                self.triage.metrics().job_outcome("lease_lost");
+            }
+            Err(err) => {
+                // The lease runs out and the job is claimed again: nothing is lost.
+                tracing::error!(error = %err, "cannot store the job's outcome; it will run again");
+                self.triage.metrics().job_outcome("store_failed");
+            }
+        }
+    }
+
+    /// Renews the lease every third of its length; returns only when it was lost.
+    async fn keep_lease(&self, job: &TriageJob) -> String {
+        let every = self.lease / 3;
+        loop {
+            tokio::time::sleep(every).await;
+            let until = crate::domain::now() + lease_delta(self.lease);
+            match self
+                .triage
+                .store()
+                .renew_lease(job.id, &self.owner, until)
+                .await
+            {
+                Ok(true) => {}
+                Ok(false) => return "the job is held by another worker".into(),
+                // A blip: try again next time; the lease has two more thirds to go.
+                Err(err) => tracing::warn!(error = %err, "cannot renew the lease"),
+            }
+        }
+    }
+}
+
+/// Runs every job that is ready now, in this task, and returns how many ran: for the CLI, the
+/// evaluations and benches, which triage without a running service.
+pub async fn drain(triage: &Arc<Triage>) -> usize {
+    let worker = Worker::new(triage.clone(), format!("inline/{}", uuid::Uuid::now_v7()));
+    let mut ran = 0;
+    while let Ok(Some(job)) = worker.claim().await {
+        worker.process(job).await;
+        ran += 1;
+    }
+    ran
+}
+
+fn lease_delta(d: Duration) -> chrono::TimeDelta {
+    chrono::TimeDelta::from_std(d).unwrap_or(chrono::TimeDelta::seconds(30))
+}
+
+/// Starts this process's workers: one on SQLite (one writer; a second would only wait), up to
+/// `triage.workers` on PostgreSQL. Jobs a dead process left running are queued again first
+/// where the store allows it.
+pub async fn start(triage: Arc<Triage>) {
+    match triage.store().resume_orphaned_jobs().await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(
+            jobs = n,
+            "resumed triage jobs left running by a stopped process"
+        ),
+        Err(err) => tracing::error!(error = %err, "cannot resume orphaned triage jobs"),
+    }
+    let count = if triage.store().single_worker() {
+        1
+    } else {
+        triage.config().triage.workers
+    };
+    let process = uuid::Uuid::now_v7();
+    for n in 0..count {
+        let worker = Worker::new(triage.clone(), format!("{process}/{n}"));
+        tokio::spawn(worker.run());
+    }
+}

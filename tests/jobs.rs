@@ -1,0 +1,306 @@
+//! Durable triage jobs in the store, on both backends: queued with the ticket in one
+//! transaction, claimed once, reclaimed after a lease runs out, retried, buried, and the
+//! pending suggestion filled in exactly once.
+
+mod support;
+
+use std::sync::Arc;
+
+use chrono::TimeDelta;
+use support::{Backend, TestDb, test_config};
+use triagegate::domain::Actor;
+use triagegate::domain::job::{JobReason, JobStatus, NewTriageJob, TriageJob};
+use triagegate::domain::suggestion::{Field, FieldProposal, Suggestion, SuggestionStatus};
+use triagegate::domain::tenant::{NewTenant, Tenant, TenantSlug};
+use triagegate::domain::ticket::{AttachmentLimits, NewTicket, TicketDraft};
+use triagegate::store::{self, Store};
+
+on_both_backends!(
+    a_ticket_and_its_triage_are_stored_together,
+    a_job_is_claimed_once_and_its_suggestion_filled_in_once,
+    a_job_whose_lease_ran_out_is_taken_over,
+    a_failed_attempt_waits_for_its_backoff,
+    a_buried_job_marks_its_suggestion_failed,
+    concurrent_workers_never_claim_the_same_job,
+    orphaned_jobs_resume_at_start_only_where_one_process_owns_the_store,
+);
+
+async fn open(backend: Backend) -> (TestDb, Arc<dyn Store>, Tenant) {
+    let db = TestDb::new(backend).await;
+    let config = test_config(&db, &[]);
+    let store = store::connect(&config.database).await.expect("store");
+    let new = NewTenant::new(TenantSlug::parse("acme").expect("slug"), None).expect("tenant");
+    let tenant = store
+        .create_tenant(&new, &Actor::cli())
+        .await
+        .expect("tenant");
+    (db, store, tenant)
+}
+
+/// Stores a ticket with its triage queued; returns the ticket's pending suggestion id.
+async fn queued_ticket(store: &dyn Store, tenant: &Tenant, title: &str) -> NewTicket {
+    let draft = TicketDraft {
+        title: title.into(),
+        ..TicketDraft::default()
+    };
+    let limits = AttachmentLimits {
+        max_attachment: 1 << 20,
+        max_total: 1 << 20,
+    };
+    let new = NewTicket::from_draft(tenant, draft, limits)
+        .expect("ticket")
+        .with_triage("system:triage", 3, "test/1".into());
+    store
+        .create_ticket(&new, &Actor::cli())
+        .await
+        .expect("created");
+    new
+}
+
+fn at(seconds: i64) -> chrono::DateTime<chrono::Utc> {
+    triagegate::domain::now() + TimeDelta::seconds(seconds)
+}
+
+async fn claim(store: &dyn Store, owner: &str, now_s: i64, lease_s: i64) -> Option<TriageJob> {
+    store
+        .claim_job(owner, at(now_s), at(now_s + lease_s))
+        .await
+        .expect("claim")
+}
+
+fn result_for(job: &TriageJob) -> Suggestion {
+    let mut fields = std::collections::BTreeMap::new();
+    fields.insert(Field::ServiceGroup, FieldProposal::nothing("no history"));
+    let mut s = Suggestion::new(
+        job.ticket_id,
+        job.tenant_id,
+        "test/1".into(),
+        serde_json::json!({"job": job.id}),
+        fields,
+    );
+    s.id = job.suggestion_id;
+    s.created_at = job.created_at;
+    s
+}
+
+async fn chain_ok(store: &dyn Store) {
+    let report = store::verify_audit_chain(store).await.expect("verify");
+    assert!(report.ok, "audit chain: {report:?}");
+}
+
+async fn a_ticket_and_its_triage_are_stored_together(backend: Backend) {
+    let (db, store, tenant) = open(backend).await;
+    let ticket = queued_ticket(store.as_ref(), &tenant, "VPN down").await;
+    let job = ticket.triage.as_ref().expect("job");
+    assert_eq!(db.count("ticket").await, 1);
+    assert_eq!(db.count("triage_job where status = 'queued'").await, 1);
+    let listed = store.suggestions_for(ticket.id).await.expect("list");
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].id, job.suggestion_id);
+    assert_eq!(listed[0].status, SuggestionStatus::Pending);
+    assert_eq!(
+        db.count("audit_event where action = 'triage_job.queued'")
+            .await,
+        1
+    );
+    // A ticket whose write fails (an id that exists) leaves no job or suggestion behind.
+    let mut again = queued_ticket(store.as_ref(), &tenant, "other").await;
+    let before = db.count("triage_job").await;
+    again.triage = Some(NewTriageJob::new(
+        again.id,
+        tenant.id,
+        JobReason::Created,
+        "system:triage",
+        3,
+        "test/1".into(),
+    ));
+    store
+        .create_ticket(&again, &Actor::cli())
+        .await
+        .expect_err("duplicate ticket id");
+    assert_eq!(db.count("triage_job").await, before);
+    assert_eq!(db.count("suggestion").await, before);
+    chain_ok(store.as_ref()).await;
+}
+
+async fn a_job_is_claimed_once_and_its_suggestion_filled_in_once(backend: Backend) {
+    let (db, store, tenant) = open(backend).await;
+    let ticket = queued_ticket(store.as_ref(), &tenant, "Mail bounces").await;
+    let job = claim(store.as_ref(), "w1", 0, 30).await.expect("claimed");
+    assert_eq!(job.status, JobStatus::Running);
+    assert_eq!(job.attempts, 1);
+    assert_eq!(job.ticket_id, ticket.id);
+    assert!(claim(store.as_ref(), "w2", 0, 30).await.is_none(), "held");
+    assert!(
+        store
+            .renew_lease(job.id, "w1", at(60))
+            .await
+            .expect("renew")
+    );
+    assert!(
+        !store
+            .renew_lease(job.id, "w2", at(60))
+            .await
+            .expect("renew")
+    );
+    let result = result_for(&job);
+    let actor = Actor::system("triage");
+    store
+        .complete_job(&job, "w1", &result, &actor)
+        .await
+        .expect("completed");
+    let stored = store.suggestion(job.suggestion_id).await.expect("stored");
+    assert_eq!(stored.status, SuggestionStatus::Done);
+    assert_eq!(stored.inputs["job"], serde_json::json!(job.id));
+    assert_eq!(
+        store.job(job.id).await.expect("job").status,
+        JobStatus::Done
+    );
+    // Never filled in twice, not even by the same worker.
+    let err = store
+        .complete_job(&job, "w1", &result, &actor)
+        .await
+        .expect_err("done already");
+    assert!(matches!(err, store::Error::LeaseLost(_)), "{err:?}");
+    assert!(claim(store.as_ref(), "w2", 3_600, 30).await.is_none());
+    assert_eq!(
+        db.count("audit_event where action = 'suggestion.created'")
+            .await,
+        1
+    );
+    chain_ok(store.as_ref()).await;
+}
+
+async fn a_job_whose_lease_ran_out_is_taken_over(backend: Backend) {
+    let (db, store, tenant) = open(backend).await;
+    queued_ticket(store.as_ref(), &tenant, "Disk full").await;
+    let first = claim(store.as_ref(), "dead-worker", 0, 30)
+        .await
+        .expect("claimed");
+    assert!(
+        claim(store.as_ref(), "w2", 10, 30).await.is_none(),
+        "lease still runs"
+    );
+    let second = claim(store.as_ref(), "w2", 31, 30)
+        .await
+        .expect("taken over");
+    assert_eq!(second.id, first.id);
+    assert_eq!(second.attempts, 2);
+    assert_eq!(second.lease_owner.as_deref(), Some("w2"));
+    // The first worker comes back late: its result is refused, the second's stands.
+    let actor = Actor::system("triage");
+    let err = store
+        .complete_job(&first, "dead-worker", &result_for(&first), &actor)
+        .await
+        .expect_err("lease lost");
+    assert!(matches!(err, store::Error::LeaseLost(_)), "{err:?}");
+    store
+        .complete_job(&second, "w2", &result_for(&second), &actor)
+        .await
+        .expect("completed");
+    assert_eq!(db.count("suggestion where status = 'done'").await, 1);
+    chain_ok(store.as_ref()).await;
+}
+
+async fn a_failed_attempt_waits_for_its_backoff(backend: Backend) {
+    let (db, store, tenant) = open(backend).await;
+    queued_ticket(store.as_ref(), &tenant, "Printer jam").await;
+    let job = claim(store.as_ref(), "w1", 0, 30).await.expect("claimed");
+    let actor = Actor::system("triage");
+    store
+        .reschedule_job(&job, "w1", "database went away", at(60), &actor)
+        .await
+        .expect("rescheduled");
+    let stored = store.job(job.id).await.expect("job");
+    assert_eq!(stored.status, JobStatus::Queued);
+    assert_eq!(stored.last_error.as_deref(), Some("database went away"));
+    assert!(
+        claim(store.as_ref(), "w1", 30, 30).await.is_none(),
+        "backoff"
+    );
+    let again = claim(store.as_ref(), "w1", 61, 30)
+        .await
+        .expect("after backoff");
+    assert_eq!(again.attempts, 2);
+    assert_eq!(
+        db.count("audit_event where action = 'triage_job.retry_scheduled'")
+            .await,
+        1
+    );
+    chain_ok(store.as_ref()).await;
+}
+
+async fn a_buried_job_marks_its_suggestion_failed(backend: Backend) {
+    let (db, store, tenant) = open(backend).await;
+    let ticket = queued_ticket(store.as_ref(), &tenant, "Laptop stolen").await;
+    let job = claim(store.as_ref(), "w1", 0, 30).await.expect("claimed");
+    store
+        .bury_job(&job, "w1", "index unreadable", &Actor::system("triage"))
+        .await
+        .expect("buried");
+    let dead = store.jobs(Some(JobStatus::Dead), 10).await.expect("dead");
+    assert_eq!(dead.len(), 1);
+    assert_eq!(dead[0].last_error.as_deref(), Some("index unreadable"));
+    let listed = store.suggestions_for(ticket.id).await.expect("list");
+    assert_eq!(listed[0].status, SuggestionStatus::Failed);
+    let error = listed[0].error.as_deref().expect("error");
+    assert!(error.contains("index unreadable"), "{error}");
+    assert_eq!(
+        store.jobs_for_ticket(ticket.id).await.expect("jobs")[0].status,
+        JobStatus::Dead
+    );
+    assert!(claim(store.as_ref(), "w1", 3_600, 30).await.is_none());
+    assert_eq!(
+        db.count("audit_event where action = 'triage_job.dead'")
+            .await,
+        1
+    );
+    chain_ok(store.as_ref()).await;
+}
+
+async fn concurrent_workers_never_claim_the_same_job(backend: Backend) {
+    let (_db, store, tenant) = open(backend).await;
+    for n in 0..12 {
+        queued_ticket(store.as_ref(), &tenant, &format!("ticket {n}")).await;
+    }
+    let mut workers = Vec::new();
+    for w in 0..4 {
+        let store = store.clone();
+        workers.push(tokio::spawn(async move {
+            let mut mine = Vec::new();
+            while let Some(job) = claim(store.as_ref(), &format!("w{w}"), 0, 30).await {
+                mine.push(job.id);
+            }
+            mine
+        }));
+    }
+    let mut all = Vec::new();
+    for worker in workers {
+        all.extend(worker.await.expect("worker"));
+    }
+    let claimed = all.len();
+    all.sort_by_key(|id| id.0);
+    all.dedup();
+    assert_eq!(claimed, 12, "every job claimed");
+    assert_eq!(all.len(), 12, "none twice");
+}
+
+async fn orphaned_jobs_resume_at_start_only_where_one_process_owns_the_store(backend: Backend) {
+    let (_db, store, tenant) = open(backend).await;
+    queued_ticket(store.as_ref(), &tenant, "Wi-Fi drops").await;
+    let job = claim(store.as_ref(), "gone", 0, 30).await.expect("claimed");
+    let resumed = store.resume_orphaned_jobs().await.expect("resume");
+    match backend {
+        Backend::Sqlite => {
+            assert!(store.single_worker());
+            assert_eq!(resumed, 1);
+            let again = claim(store.as_ref(), "w1", 0, 30).await.expect("at once");
+            assert_eq!(again.id, job.id);
+        }
+        Backend::Postgres => {
+            assert!(!store.single_worker());
+            assert_eq!(resumed, 0, "another process may hold it");
+            assert!(claim(store.as_ref(), "w1", 0, 30).await.is_none());
+        }
+    }
+}
