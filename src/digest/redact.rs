@@ -135,6 +135,9 @@ const AUTH_HEADER: &str = r#"(?i)(?:\bauthorization["']?[ \t]*[:=][ \t]*["']?(?:
 /// Groups 1–3: a double-quoted, single-quoted or bare value after a secret-looking key. The
 /// secret word must be a whole segment of the key so `max_tokens` or `tokenizer` do not count.
 const KEY_VALUE: &str = r#"(?i)\b(?:[a-z0-9]+[_.-])*(?:passwd|password|pwd|secret|token|api[_-]?key|access[_-]?key|client[_-]?secret|auth|credentials?|private[_-]?key)(?:[_.-]?(?:key|value|hash|base)){0,2}["']?[ \t]*[:=]>?[ \t]*(?:"((?:[^"\\\r\n]|\\.)*)"|'((?:[^'\\\r\n]|\\.)*)'|([^\s"',;&)}\]]+))"#;
+/// Group 1: a password given in prose ("my password is X"), kept only when it looks like one
+/// (see `judge`), so "the password is wrong" stays readable.
+const PROSE_SECRET: &str = r#"(?i)\b(?:password|passwort|passcode|pwd|pin|secret)[ \t]+(?:is|was|ist|lautet)[ \t]*:?[ \t]*["']?([^\s"',;]+)"#;
 /// Group 1: an OpenAI-style key, which must also look generated (see `judge`).
 const TOKEN_SHAPE: &str = r"\b(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{20,}|xox[abpr]-[A-Za-z0-9-]{10,}|[rs]k_(?:live|test)_[A-Za-z0-9]{10,}|AIza[0-9A-Za-z_-]{35}|(sk-[A-Za-z0-9_-]{20,}))";
 /// Group 1: the top-level domain, to tell `icon@2x.png` from an address.
@@ -170,6 +173,8 @@ enum Rule {
     Whole(RedactionKind),
     /// Only the value in the first participating group is a secret.
     Value,
+    /// A value after "password is": a secret only if it does not read as a plain word.
+    ProseSecret,
     TokenShape,
     Email,
     Card,
@@ -202,6 +207,7 @@ impl Redactor {
             (Rule::Value, URL_PASSWORD),
             (Rule::Value, AUTH_HEADER),
             (Rule::Value, KEY_VALUE),
+            (Rule::ProseSecret, PROSE_SECRET),
             (Rule::TokenShape, TOKEN_SHAPE),
             (Rule::Email, EMAIL),
             (Rule::Card, CARD),
@@ -301,6 +307,15 @@ fn judge(rule: Rule, text: &str, caps: &Captures<'_>, out: &mut Found) {
             }
             None
         }
+        Rule::ProseSecret => {
+            if let Some(value) = caps.get(1) {
+                let word = value.as_str().trim_end_matches(['.', ':']);
+                if looks_like_a_password(word) {
+                    push_value(text, value.start()..value.start() + word.len(), out);
+                }
+            }
+            None
+        }
         // Generated `sk-` keys mix digits and capitals; kebab-case names such as
         // `sk-prod-eu-west-1` do not.
         Rule::TokenShape => group(1)
@@ -319,6 +334,14 @@ fn judge(rule: Rule, text: &str, caps: &Captures<'_>, out: &mut Found) {
             .then_some((range, RedactionKind::Phone)),
     };
     out.extend(hit);
+}
+
+/// Whether a word after "password is" is a password rather than prose such as "wrong",
+/// "expired" or "Incorrect": a digit, a symbol or a capital after the first letter.
+fn looks_like_a_password(word: &str) -> bool {
+    word.chars().any(|c| c.is_ascii_digit())
+        || word.chars().any(|c| !c.is_alphanumeric())
+        || word.chars().skip(1).any(char::is_uppercase)
 }
 
 /// Pushes a secret value as `<SECRET>`, except parts that are already placeholders (so a second
@@ -578,6 +601,34 @@ mod tests {
                 ),
             ],
         );
+    }
+
+    #[test]
+    fn passwords_given_in_prose_are_masked_but_prose_about_them_is_not() {
+        assert_one(
+            RedactionKind::Secret,
+            &[
+                (
+                    "my password is hunter2-Secret-Pw",
+                    "my password is <SECRET>",
+                ),
+                (
+                    "Das Passwort lautet Sommer2026!",
+                    "Das Passwort lautet <SECRET>",
+                ),
+                ("the PIN is 4711.", "the PIN is <SECRET>."),
+                (
+                    "password was: \"Tr0ub4dor\" yesterday",
+                    "password was: \"<SECRET>\" yesterday",
+                ),
+            ],
+        );
+        assert_untouched(&[
+            "the password is wrong",
+            "Password is expired.",
+            "user says the password was Incorrect",
+            "secret is missing",
+        ]);
     }
 
     #[test]
