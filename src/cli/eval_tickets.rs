@@ -43,6 +43,13 @@ pub struct EvalTicketsArgs {
     pub seed: u64,
     #[arg(long)]
     pub json: bool,
+    /// Also ask the configured model (`[llm]` in --config) for each test row and report the
+    /// combined proposal, its token use and the shares of repaired and failed answers.
+    #[arg(long)]
+    pub llm: bool,
+    /// With --llm: ask the model for the first N test rows only (all are scored offline).
+    #[arg(long, requires = "llm")]
+    pub llm_limit: Option<usize>,
 }
 
 struct Row {
@@ -68,6 +75,8 @@ struct Report {
     threshold_source: &'static str,
     train_seconds: f64,
     propose_ms_mean: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    llm: Option<super::eval_llm::LlmReport>,
 }
 
 pub async fn eval_tickets(args: EvalTicketsArgs, config: &Config) -> anyhow::Result<ExitCode> {
@@ -87,19 +96,33 @@ pub async fn eval_tickets(args: EvalTicketsArgs, config: &Config) -> anyhow::Res
         !train.is_empty() && !test.is_empty(),
         "no rows to train or test on"
     );
+    // Checked before any work: a missing endpoint must not cost a training run.
+    let llm = match args.llm {
+        true => Some((super::eval_llm::triager(config)?, args.llm_limit)),
+        false => None,
+    };
     let dir = scratch_dir()?;
-    let result = run(&train, &test, config, &dir).await;
+    let result = run(&train, &test, config, &dir, llm).await;
     let _ = std::fs::remove_dir_all(&dir);
     let report = result?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
         print_report(&report);
+        if let Some(llm) = &report.llm {
+            super::eval_llm::print(llm);
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
 
-async fn run(train: &[Row], test: &[Row], config: &Config, dir: &Path) -> anyhow::Result<Report> {
+async fn run(
+    train: &[Row],
+    test: &[Row],
+    config: &Config,
+    dir: &Path,
+    llm: Option<(crate::llm::LlmTriager, Option<usize>)>,
+) -> anyhow::Result<Report> {
     let (index, _) = CaseIndex::open(dir, QueryConfig::default())?;
     index.reset().await?;
     let docs: Vec<IndexedCase> = train
@@ -150,6 +173,11 @@ async fn run(train: &[Row], test: &[Row], config: &Config, dir: &Path) -> anyhow
 
     let started = Instant::now();
     let mut predictions = Vec::with_capacity(test.len());
+    let asked = match &llm {
+        Some((_, limit)) => limit.unwrap_or(test.len()).min(test.len()),
+        None => 0,
+    };
+    let mut kept_hits = Vec::with_capacity(asked);
     for row in test {
         let hits = index.search_now(&query(row, None), config.triage.neighbours)?;
         let neighbours: Vec<Neighbour> = hits
@@ -162,6 +190,9 @@ async fn run(train: &[Row], test: &[Row], config: &Config, dir: &Path) -> anyhow
             })
             .collect();
         predictions.push(model.model.propose(&row.text(), &neighbours));
+        if kept_hits.len() < asked {
+            kept_hits.push(hits);
+        }
     }
     let propose_ms_mean = started.elapsed().as_secs_f64() * 1000.0 / test.len() as f64;
     let scored: Vec<Scored> = test
@@ -181,6 +212,30 @@ async fn run(train: &[Row], test: &[Row], config: &Config, dir: &Path) -> anyhow
         .map(|(_, s)| *s)
         .collect();
     let fresh_correct = fresh.iter().filter(|s| s.gold == s.predicted).count();
+    let llm_report = match &llm {
+        Some((triager, _)) => {
+            let rows: Vec<super::eval_llm::LlmRow> = test
+                .iter()
+                .zip(&predictions)
+                .zip(&kept_hits)
+                .enumerate()
+                .map(|(index, ((row, offline), hits))| super::eval_llm::LlmRow {
+                    index,
+                    title: &row.title,
+                    description: &row.description,
+                    gold: &row.label,
+                    hits,
+                    offline,
+                })
+                .collect();
+            let catalogue = catalogue(train);
+            Some(
+                super::eval_llm::evaluate_with_model(triager, &rows, &catalogue, config, threshold)
+                    .await,
+            )
+        }
+        None => None,
+    };
     Ok(Report {
         metrics: evaluate(&scored, threshold),
         n_train: train.len(),
@@ -193,7 +248,19 @@ async fn run(train: &[Row], test: &[Row], config: &Config, dir: &Path) -> anyhow
         },
         train_seconds,
         propose_ms_mean,
+        llm: llm_report,
     })
+}
+
+/// The training labels, most frequent first: the catalogue the model may choose from.
+fn catalogue(train: &[Row]) -> Vec<String> {
+    let mut counts: HashMap<&str, usize> = HashMap::new();
+    for row in train {
+        *counts.entry(row.label.as_str()).or_default() += 1;
+    }
+    let mut labels: Vec<(&str, usize)> = counts.into_iter().collect();
+    labels.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    labels.into_iter().map(|(l, _)| l.to_string()).collect()
 }
 
 fn query(row: &Row, exclude: Option<usize>) -> SimilarQuery {

@@ -5,6 +5,7 @@
 pub mod demo;
 mod digest;
 mod eval;
+mod eval_llm;
 mod eval_similar;
 mod eval_tickets;
 pub mod import;
