@@ -172,7 +172,7 @@ pub async fn evaluate_with_model(
         report.combined = Some(evaluate(&merged, threshold));
     }
     let mut reasons: Vec<(String, usize)> = reasons.into_iter().collect();
-    reasons.sort_by(|a, b| b.1.cmp(&a.1));
+    reasons.sort_by_key(|r| std::cmp::Reverse(r.1));
     reasons.truncate(5);
     report.failure_reasons = reasons;
     report
