@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 
 use super::client::WebClient;
 use crate::on_both_backends;
-use crate::support::{Backend, TestApp, spawn_app};
+use crate::support::{Backend, TestApp, spawn_app, spawn_app_with};
 
 on_both_backends!(
     the_queue_shows_open_tickets_most_urgent_first,
@@ -15,6 +15,7 @@ on_both_backends!(
     forms_without_the_csrf_token_change_nothing,
     a_bad_decision_shows_the_page_again_with_the_reason,
     the_qa_page_counts_and_exports,
+    the_models_answer_shows_as_the_models_and_escaped,
 );
 
 const CASES: &[u8] = include_bytes!("../../demo/cases.csv");
@@ -310,4 +311,61 @@ fn unescape(html: &str) -> String {
     .fold(html.to_string(), |text, (entity, raw)| {
         text.replace(entity, raw)
     })
+}
+
+async fn the_models_answer_shows_as_the_models_and_escaped(backend: Backend) {
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let server = MockServer::start().await;
+    let answer = json!({
+        "summary": "Tunnels drop <script>alert('model')</script> on DPD timeouts",
+        "citations": ["L1"],
+        "service_group": "Network",
+        "impact": "medium",
+        "urgency": "high",
+        "rationale": "Past VPN cases <img src=x onerror=alert(3)> went to Network"
+    });
+    let body = json!({
+        "id": "chatcmpl-1", "object": "chat.completion", "created": 1, "model": "test-model",
+        "choices": [{"index": 0, "finish_reason": "stop",
+                     "message": {"role": "assistant", "content": answer.to_string()}}],
+        "usage": {"prompt_tokens": 700, "completion_tokens": 90, "total_tokens": 790}
+    });
+    Mock::given(method("POST"))
+        .and(path("/v1/chat/completions"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(body))
+        .mount(&server)
+        .await;
+    let base = format!("{}/v1", server.uri());
+    let app = spawn_app_with(
+        backend,
+        &[
+            ("TRIAGEGATE_LLM__PROVIDER", "openai"),
+            ("TRIAGEGATE_LLM__BASE_URL", &base),
+            ("TRIAGEGATE_LLM__MODEL", "test-model"),
+            ("TRIAGEGATE_LLM__API_KEY_ENV", ""),
+        ],
+    )
+    .await;
+    app.import_cases("acme", CASES).await;
+    let log =
+        "2026-11-03T08:00:01Z vpn-gw01 charon: DPD timeout for peer 203.0.113.7, tunnel closed\n";
+    let id = ticket(&app, "VPN drops", "Home workers lose the tunnel", Some(log)).await;
+    triage(&app, &id).await;
+    let mut web = WebClient::sign_in(&app, "ann-l1").await;
+    let (status, page) = web.get(&format!("/tickets/{id}")).await;
+    assert_eq!(status, 200);
+    assert!(page.contains("id=\"model\""), "the model's panel shows");
+    assert!(page.contains("model test-model: answered"));
+    for raw in ["<script>alert('model')", "<img src=x"] {
+        assert!(!page.contains(raw), "{raw} must be escaped");
+    }
+    let text = unescape(&page);
+    assert!(text.contains("Tunnels drop <script>alert('model')</script> on DPD timeouts"));
+    assert!(page.contains("The model proposed: Network"));
+    assert!(
+        text.contains("/lines?from=1&to=1&mark=1\">L1</a>"),
+        "the citation opens the cited line: {}",
+        &page[page.find("id=\"model\"").unwrap_or(0)..][..1500.min(page.len())]
+    );
 }

@@ -15,6 +15,7 @@ pub mod headers;
 pub mod layout;
 pub mod log_lines;
 pub mod login;
+mod model_view;
 pub mod qa_page;
 pub mod queue;
 pub mod redirect;

@@ -170,6 +170,8 @@ pub struct TicketPage {
     pub suggestion_status: Option<&'static str>,
     pub suggestion_error: Option<String>,
     pub suggestion_meta: String,
+    /// What the model answered for the latest suggestion, when one was asked.
+    pub model: Option<super::model_view::ModelView>,
     pub proposals: Vec<Proposal>,
     pub can_decide: bool,
     pub can_triage: bool,
@@ -258,6 +260,18 @@ pub async fn render(
         suggestion_status: latest.map(|s| s.status.as_str()),
         suggestion_error: latest.and_then(|s| s.error.clone()),
         suggestion_meta: latest.map(suggestion_meta).unwrap_or_default(),
+        model: super::model_view::ModelView::of(
+            latest.and_then(|s| s.llm.as_ref()),
+            &ticket_id.to_string(),
+            similar
+                .logs
+                .attachments
+                .iter()
+                .find(|a| a.skipped.is_none())
+                .map(|a| a.attachment_id.to_string())
+                .as_deref(),
+            CITATION_LINES,
+        ),
         proposals: latest
             .map(|s| {
                 s.fields

@@ -64,6 +64,8 @@ pub struct Proposal {
     pub rule: Option<String>,
     pub neighbours: Vec<NeighbourLine>,
     pub alternatives: Vec<(String, String)>,
+    /// What the model proposed for this field, when it answered validly.
+    pub model: Option<String>,
 }
 
 pub struct NeighbourLine {
@@ -86,6 +88,7 @@ impl Proposal {
             confidence_text: format!("{:.0} %", proposal.confidence.clamp(0.0, 1.0) * 100.0),
             source: source_label(proposal.source),
             explanation: evidence.explanation.clone(),
+            model: evidence.model.clone(),
             rule: evidence.rule.as_ref().map(|r| {
                 format!(
                     "{}: {} (matched \u{201c}{}\u{201d})",
