@@ -170,6 +170,30 @@ async fn a_model_answer_is_combined_and_recorded_with_its_prompt(backend: Backen
     assert_eq!(sent.len(), 1);
     assert_eq!(sent[0]["temperature"], 0.0);
     assert_eq!(sent[0]["response_format"]["type"], "json_schema");
+    // QA counts the decision under the prompt that produced the suggestion.
+    let sid = suggestion["id"].as_str().expect("id");
+    let decided = app
+        .post_json(
+            &app.seeded.tokens.l1,
+            &format!("/api/v1/suggestions/{sid}/decision"),
+            &json!({
+                "fields": {"service_group": {"action": "override", "value": "Endpoint",
+                           "reason": "the laptop's VPN client", "reason_code": "customer_context"}},
+                "next_step": {"text": "Reinstall the client", "owner": "ann-l1",
+                              "due": "2026-12-01T17:00:00Z"},
+            }),
+        )
+        .await;
+    assert_eq!(decided.status(), 201);
+    let qa = app
+        .get_json(&app.seeded.tokens.qa, "/api/v1/qa/agreement")
+        .await;
+    let by_prompt = &qa["fields"]["service_group"]["by_prompt"];
+    let key = format!("triage@{}", &sha[..12]);
+    assert!(
+        by_prompt.as_array().expect("groups").iter().any(|g| g["key"] == key.as_str()),
+        "{by_prompt}"
+    );
     chain_ok(&app).await;
 }
 
