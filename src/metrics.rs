@@ -85,7 +85,7 @@ impl Metrics {
         );
         registry.register(
             "triage_duration_seconds",
-            "Time to triage one ticket: logs digested, similar cases found, proposal stored",
+            "Time of one triage attempt: logs digested, similar cases found, model asked, proposal stored (queue time not included)",
             triage_seconds.clone(),
         );
         registry.register(
@@ -119,7 +119,8 @@ impl Metrics {
             .observe(seconds);
     }
 
-    /// One triage ended with a stored suggestion of this status after `seconds`.
+    /// One triage attempt stored a suggestion of this status after `seconds` of work (queue
+    /// time not included).
     pub fn observe_triage(&self, status: &str, seconds: f64) {
         self.suggestions
             .get_or_create(&StatusLabels {
@@ -127,6 +128,15 @@ impl Metrics {
             })
             .inc();
         self.triage_seconds.observe(seconds);
+    }
+
+    /// A job gave up and stored its suggestion as failed; no duration, since no attempt ended.
+    pub fn observe_failed_triage(&self) {
+        self.suggestions
+            .get_or_create(&StatusLabels {
+                status: "failed".to_string(),
+            })
+            .inc();
     }
 
     /// One model triage ended with this status after `millis`.

@@ -103,23 +103,38 @@ async fn a_ticket_and_its_triage_are_stored_together(backend: Backend) {
             .await,
         1
     );
-    // A ticket whose write fails (an id that exists) leaves no job or suggestion behind.
-    let mut again = queued_ticket(store.as_ref(), &tenant, "other").await;
-    let before = db.count("triage_job").await;
-    again.triage = Some(NewTriageJob::new(
+    // A ticket whose job cannot be written (its suggestion id is taken) leaves nothing behind,
+    // not even the ticket: the two are one transaction.
+    let draft = TicketDraft {
+        title: "Second ticket".into(),
+        ..TicketDraft::default()
+    };
+    let limits = AttachmentLimits {
+        max_attachment: 1 << 20,
+        max_total: 1 << 20,
+    };
+    let mut again = NewTicket::from_draft(&tenant, draft, limits).expect("ticket");
+    let mut clash = NewTriageJob::new(
         again.id,
         tenant.id,
         JobReason::Created,
         "system:triage",
         3,
         "test/1".into(),
-    ));
+    );
+    clash.suggestion_id = job.suggestion_id;
+    again.triage = Some(clash);
     store
         .create_ticket(&again, &Actor::cli())
         .await
-        .expect_err("duplicate ticket id");
-    assert_eq!(db.count("triage_job").await, before);
-    assert_eq!(db.count("suggestion").await, before);
+        .expect_err("the suggestion id is taken");
+    assert_eq!(
+        db.count("ticket").await,
+        1,
+        "the ticket was rolled back too"
+    );
+    assert_eq!(db.count("triage_job").await, 1);
+    assert_eq!(db.count("suggestion").await, 1);
     chain_ok(store.as_ref()).await;
 }
 
@@ -238,7 +253,10 @@ async fn a_buried_job_marks_its_suggestion_failed(backend: Backend) {
         .bury_job(&job, "w1", "index unreadable", &Actor::system("triage"))
         .await
         .expect("buried");
-    let dead = store.jobs(Some(JobStatus::Dead), 10).await.expect("dead");
+    let dead = store
+        .jobs(Some(JobStatus::Dead), None, 10)
+        .await
+        .expect("dead");
     assert_eq!(dead.len(), 1);
     assert_eq!(dead[0].last_error.as_deref(), Some("index unreadable"));
     let listed = store.suggestions_for(ticket.id).await.expect("list");

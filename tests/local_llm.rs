@@ -102,15 +102,7 @@ async fn a_real_local_model_triages_the_demo_tickets() {
             .await
             .expect("json");
         let id = created["id"].as_str().expect("id");
-        let response = app
-            .post_json(
-                &app.seeded.tokens.l1,
-                &format!("/api/v1/tickets/{id}/triage"),
-                &json!({}),
-            )
-            .await;
-        assert_eq!(response.status(), 201);
-        let suggestion: Value = response.json().await.expect("json");
+        let suggestion = app.triage_now(id).await;
         assert_eq!(suggestion["status"], "done", "{suggestion}");
         let llm = &suggestion["llm"];
         assert_eq!(llm["model"], model.as_str());

@@ -38,7 +38,12 @@ pub fn redact_input(input: &TriageInput, redact: &RedactFn) -> RedactedInput {
                 score: case.score,
             })
             .collect(),
-        catalogue: input.catalogue.clone(),
+        // Group names come from imported history and are shown outside the data markers.
+        catalogue: input
+            .catalogue
+            .iter()
+            .map(|g| neutralise_delimiters(g))
+            .collect(),
         levels: input.levels.clone(),
     })
 }

@@ -66,7 +66,9 @@ fn parse_http_date(text: &str) -> Option<SystemTime> {
     };
     let day: u32 = day.parse().ok().filter(|d| (1..=31).contains(d))?;
     let month = MONTHS.iter().position(|m| m == month)? as u32 + 1;
-    let year: i64 = year.parse().ok()?;
+    // A server's clock is not trusted with arithmetic: years outside this range are nonsense
+    // and would overflow the conversion below.
+    let year: i64 = year.parse().ok().filter(|y| (1970..=9999).contains(y))?;
     let mut clock_parts = clock.split(':').map(|p| p.parse::<u64>().ok());
     let (Some(Some(hour)), Some(Some(minute)), Some(Some(second)), None) = (
         clock_parts.next(),
@@ -80,8 +82,11 @@ fn parse_http_date(text: &str) -> Option<SystemTime> {
         return None;
     }
     let days = days_from_civil(year, month, day);
-    let seconds = u64::try_from(days).ok()? * 86_400 + hour * 3600 + minute * 60 + second;
-    Some(UNIX_EPOCH + Duration::from_secs(seconds))
+    let seconds = u64::try_from(days)
+        .ok()?
+        .checked_mul(86_400)?
+        .checked_add(hour * 3600 + minute * 60 + second)?;
+    UNIX_EPOCH.checked_add(Duration::from_secs(seconds))
 }
 
 /// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's `days_from_civil`).
@@ -145,6 +150,13 @@ mod tests {
     #[test]
     fn retry_after_parses_seconds_and_http_dates() {
         let now = UNIX_EPOCH + Duration::from_secs(784_111_770); // Sun, 06 Nov 1994 08:49:30 GMT
+        for absurd in [
+            "Sun, 06 Nov 400000000000 08:49:37 GMT",
+            "Sun, 06 Nov -5 08:49:37 GMT",
+            "Sun, 06 Nov 99999999999999999999 08:49:37 GMT",
+        ] {
+            assert_eq!(parse_retry_after(absurd, now), None, "{absurd}");
+        }
         assert_eq!(parse_retry_after(" 7 ", now), Some(Duration::from_secs(7)));
         assert_eq!(
             parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT", now),

@@ -306,7 +306,9 @@ impl LlmTriager {
                 self.settings.cost_per_1k_completion,
             ),
             reason: reason.map(|r| self.scrub(&r)),
-            raw_output: raw_output.map(|raw| self.scrub(clip_bytes(&raw, RAW_OUTPUT_MAX_BYTES))),
+            // Scrubbed before it is cut, so a key straddling the cut cannot leave a prefix behind.
+            raw_output: raw_output
+                .map(|raw| clip_bytes(&self.scrub(&raw), RAW_OUTPUT_MAX_BYTES).to_owned()),
             answer,
         }
     }

@@ -70,8 +70,13 @@ pub trait JobStore: Send + Sync {
     /// Whether one worker per process is all the store supports (SQLite: one writer).
     fn single_worker(&self) -> bool;
     async fn job(&self, id: JobId) -> Result<TriageJob, Error>;
-    /// Jobs, newest first, optionally of one status.
-    async fn jobs(&self, status: Option<JobStatus>, limit: u32) -> Result<Vec<TriageJob>, Error>;
+    /// Jobs, newest first, optionally of one status and of one tenant.
+    async fn jobs(
+        &self,
+        status: Option<JobStatus>,
+        tenant: Option<TenantId>,
+        limit: u32,
+    ) -> Result<Vec<TriageJob>, Error>;
     /// A ticket's jobs, newest first.
     async fn jobs_for_ticket(&self, ticket: TicketId) -> Result<Vec<TriageJob>, Error>;
 }
@@ -523,16 +528,19 @@ macro_rules! impl_job_store {
             async fn jobs(
                 &self,
                 status: Option<$crate::domain::job::JobStatus>,
+                tenant: Option<$crate::domain::tenant::TenantId>,
                 limit: u32,
             ) -> Result<Vec<$crate::domain::job::TriageJob>, $crate::store::Error> {
                 let rows: Vec<$crate::store::jobs::JobRow> = sqlx::query_as(
                     sqlx::AssertSqlSafe(format!(
                         "select {} from triage_job where ($1 is null or status = $1) \
-                         order by created_at desc, job_id desc limit $2",
+                         and ($2 is null or tenant_id = $2) \
+                         order by created_at desc, job_id desc limit $3",
                         $crate::store::jobs::JOB_COLUMNS
                     )),
                 )
                 .bind(status.map(|s| s.as_str()))
+                .bind(tenant.map(|t| t.0))
                 .bind(i64::from(limit))
                 .fetch_all(self.pool())
                 .await?;

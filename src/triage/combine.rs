@@ -1,9 +1,9 @@
 //! Merges the offline proposal with the model's validated answer. The model never sets a value
-//! on its own above a threshold and never one outside the tenant's catalogue or the matrix:
-//! agreement raises a field's confidence, disagreement lowers it and is shown, a value only the
-//! model offers gets a modest, uncalibrated confidence (so it usually stays a candidate), and
-//! stop-the-line rules and the matrix's text rules keep their values whatever the model says.
-//! Pure: no I/O.
+//! on its own and never one outside the tenant's catalogue or the matrix: agreement raises a
+//! field's confidence, disagreement lowers it and is shown, a value only the model offers stays
+//! a candidate for a person to confirm, and stop-the-line rules and the matrix's text rules keep
+//! their values whatever the model says. Priority stays the matrix cell of the combined impact
+//! and urgency, and abstains when either of them does. Pure: no I/O.
 
 use std::collections::BTreeMap;
 
@@ -16,8 +16,8 @@ use crate::domain::suggestion::{Field, FieldProposal, Source};
 const AGREEMENT_GAIN: f32 = 0.25;
 /// Factor on the confidence when the model disagrees.
 const DISAGREEMENT_FACTOR: f32 = 0.8;
-/// Confidence of a value only the model proposed: nothing calibrates it, so it stays below
-/// every usual threshold and shows as a candidate for a person to confirm.
+/// Confidence shown for a value only the model proposed. Nothing calibrates it, so the value is
+/// always a candidate, whatever the threshold.
 const MODEL_ONLY_CONFIDENCE: f32 = 0.5;
 
 pub struct CombineInput<'a> {
@@ -45,23 +45,102 @@ pub fn combine(input: CombineInput) -> BTreeMap<Field, FieldProposal> {
     let group = allowed_group(&answer.service_group, catalogue);
     let impact = Level::parse(&answer.impact).ok();
     let urgency = Level::parse(&answer.urgency).ok();
-    let model_priority = impact
-        .zip(urgency)
-        .map(|(i, u)| matrix.priority(i, u).as_str().to_string());
-    let model_values = [
+    for (field, model_value) in [
         (Field::ServiceGroup, group),
         (Field::Impact, impact.map(|l| l.as_str().to_string())),
         (Field::Urgency, urgency.map(|l| l.as_str().to_string())),
-        (Field::Priority, model_priority),
-    ];
-    for (field, model_value) in model_values {
+    ] {
         let current = offline
             .remove(&field)
             .unwrap_or_else(|| FieldProposal::nothing("Nothing proposed."));
-        let merged = merge(current, model_value, threshold(field));
-        offline.insert(field, merged);
+        offline.insert(field, merge(current, model_value, threshold(field)));
     }
+    let model_cell = impact
+        .zip(urgency)
+        .map(|(i, u)| matrix.priority(i, u).as_str().to_string());
+    let priority = offline
+        .remove(&Field::Priority)
+        .unwrap_or_else(|| FieldProposal::nothing("Nothing proposed."));
+    let priority = priority_cell(
+        priority,
+        offline.get(&Field::Impact),
+        offline.get(&Field::Urgency),
+        model_cell,
+        matrix,
+        threshold(Field::Priority),
+    );
+    offline.insert(Field::Priority, priority);
     offline
+}
+
+/// Priority after combining: a stop-the-line rule's value stands; otherwise the matrix cell of
+/// the combined impact and urgency (their values, or their candidates), kept as a candidate when
+/// either of them abstains. Its confidence is the offline one when the cell is unchanged, moved
+/// by the model's own cell agreeing or not; a changed cell takes the product of its inputs'.
+fn priority_cell(
+    mut priority: FieldProposal,
+    impact: Option<&FieldProposal>,
+    urgency: Option<&FieldProposal>,
+    model_cell: Option<String>,
+    matrix: &SeverityMatrix,
+    threshold: f32,
+) -> FieldProposal {
+    if priority.source == Source::Rule {
+        return merge(priority, model_cell, threshold);
+    }
+    let level = |p: Option<&FieldProposal>| {
+        p.and_then(|p| p.value.as_deref().or(p.evidence.candidate.as_deref()))
+            .and_then(|v| Level::parse(v).ok())
+    };
+    let (Some(i), Some(u)) = (level(impact), level(urgency)) else {
+        priority.evidence.model = model_cell;
+        return priority;
+    };
+    let cell = matrix.priority(i, u).as_str().to_string();
+    let ours = priority
+        .value
+        .clone()
+        .or_else(|| priority.evidence.candidate.clone());
+    if ours.is_none() {
+        priority.source = Source::Matrix;
+    }
+    if ours.as_deref() != Some(cell.as_str()) {
+        let confidence = |p: Option<&FieldProposal>| p.map_or(0.0, |p| p.confidence);
+        priority.confidence = confidence(impact) * confidence(urgency);
+        priority.evidence.explanation = format!(
+            "Severity matrix: impact {} × urgency {} = {cell}, after combining with the model.",
+            i.as_str(),
+            u.as_str()
+        );
+    }
+    match &model_cell {
+        Some(m) if *m == cell => {
+            priority.confidence += (1.0 - priority.confidence) * AGREEMENT_GAIN;
+            priority
+                .evidence
+                .explanation
+                .push_str(" The model's impact and urgency give the same cell.");
+        }
+        Some(m) => {
+            priority.confidence *= DISAGREEMENT_FACTOR;
+            priority.evidence.explanation.push_str(&format!(
+                " The model's impact and urgency give {m}; confidence lowered."
+            ));
+        }
+        None => {}
+    }
+    priority.evidence.model = model_cell;
+    let inputs_set = [impact, urgency]
+        .iter()
+        .all(|p| p.is_some_and(|p| !p.abstained && p.value.is_some()));
+    let mut priority = regate(priority, cell.clone(), threshold);
+    if !inputs_set && !priority.abstained {
+        // A cell of guessed inputs is a guess too, whatever its confidence.
+        priority.value = None;
+        priority.evidence.candidate = Some(cell);
+        priority.abstained = true;
+    }
+    priority
 }
 
 /// The catalogue's spelling of the model's group, if it is one; "unknown" and anything else
@@ -118,7 +197,10 @@ fn merge(mut field: FieldProposal, model: Option<String>, threshold: f32) -> Fie
                 " Only the model proposed {model:?}; its confidence is not calibrated, so a \
                  person must confirm it."
             ));
-            regate(field, model, threshold)
+            field.value = None;
+            field.evidence.candidate = Some(model);
+            field.abstained = true;
+            field
         }
     }
 }
@@ -253,7 +335,6 @@ mod tests {
             (Field::ServiceGroup, "Email"),
             (Field::Impact, "high"),
             (Field::Urgency, "medium"),
-            (Field::Priority, "P2"),
         ] {
             let p = &out[&field];
             assert_eq!(p.value, None, "{field:?}");
@@ -262,6 +343,11 @@ mod tests {
             assert_eq!(p.source, Source::Model);
             assert_eq!(p.confidence, MODEL_ONLY_CONFIDENCE);
         }
+        let priority = &out[&Field::Priority];
+        assert_eq!(priority.value, None);
+        assert!(priority.abstained, "a cell of candidates is a candidate");
+        assert_eq!(priority.evidence.candidate.as_deref(), Some("P2"));
+        assert_eq!(priority.source, Source::Matrix);
     }
 
     #[test]
@@ -279,6 +365,60 @@ mod tests {
         assert_eq!(priority.source, Source::Rule);
         assert_eq!(priority.evidence.model.as_deref(), Some("P4"));
         assert!(priority.evidence.explanation.contains("the rule stands"));
+    }
+
+    #[test]
+    fn a_model_only_value_stays_a_candidate_even_under_a_low_threshold() {
+        let matrix = matrix();
+        let catalogue = vec!["Email".to_string()];
+        let a = answer("Email", "high", "high");
+        let out = combine(CombineInput {
+            offline: BTreeMap::new(),
+            answer: Some(&a),
+            matrix: &matrix,
+            catalogue: &catalogue,
+            thresholds: Field::ALL.iter().map(|f| (*f, 0.3)).collect(),
+        });
+        for field in Field::ALL {
+            assert_eq!(out[&field].value, None, "{field:?}");
+            assert!(out[&field].abstained);
+        }
+    }
+
+    #[test]
+    fn priority_follows_the_combined_impact_and_urgency() {
+        // Offline: impact high 0.8, urgency high 0.8, priority P1 0.9 (all set at 0.6).
+        let mut offline = BTreeMap::new();
+        offline.insert(Field::Impact, proposal(Some("high"), None, 0.8));
+        offline.insert(Field::Urgency, proposal(Some("high"), None, 0.8));
+        let mut p1 = proposal(Some("P1"), None, 0.9);
+        p1.source = Source::Matrix;
+        offline.insert(Field::Priority, p1);
+        let matrix = matrix();
+        let catalogue = vec!["Network".to_string()];
+        let run_with = |a: &TriageAnswer| {
+            combine(CombineInput {
+                offline: offline.clone(),
+                answer: Some(a),
+                matrix: &matrix,
+                catalogue: &catalogue,
+                thresholds: Field::ALL.iter().map(|f| (*f, 0.7)).collect(),
+            })
+        };
+        // The model disagrees on impact: impact drops to 0.64 and abstains, so the priority
+        // cell becomes a guess and abstains too, though its own confidence stays above 0.6.
+        let out = run_with(&answer("Network", "medium", "high"));
+        assert!(out[&Field::Impact].abstained);
+        let priority = &out[&Field::Priority];
+        assert_eq!(priority.value, None);
+        assert_eq!(priority.evidence.candidate.as_deref(), Some("P1"));
+        assert_eq!(priority.evidence.model.as_deref(), Some("P2"));
+        assert_eq!(priority.source, Source::Matrix);
+        // The model agrees: everything stays set and priority's confidence rises.
+        let out = run_with(&answer("Network", "high", "high"));
+        let priority = &out[&Field::Priority];
+        assert_eq!(priority.value.as_deref(), Some("P1"));
+        assert!(priority.confidence > 0.9);
     }
 
     #[test]

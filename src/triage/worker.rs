@@ -15,6 +15,9 @@ use super::Triage;
 /// How often an idle worker looks for jobs it was not woken for: retries whose backoff ended,
 /// expired leases, jobs queued by another process.
 const POLL: Duration = Duration::from_secs(1);
+/// The longest one attempt may take, model calls, retries and repair included; the lease is
+/// renewed meanwhile, so without a bound a stuck attempt would hold its job for ever.
+const ATTEMPT_DEADLINE: Duration = Duration::from_secs(600);
 
 pub struct Worker {
     triage: Arc<Triage>,
@@ -35,14 +38,22 @@ impl Worker {
 
     /// Works until the task is dropped.
     pub async fn run(self) {
+        let worker = Arc::new(self);
         loop {
             // Registered before the claim, so a job queued during it still wakes this worker.
-            let woken = self.triage.woken();
+            let woken = worker.triage.woken();
             tokio::pin!(woken);
             woken.as_mut().enable();
-            match self.claim().await {
+            match worker.claim().await {
                 Ok(Some(job)) => {
-                    self.process(job).await;
+                    // Its own task, so a panic in one job cannot end the worker: the job's lease
+                    // runs out, and it is taken over or, after its attempts, buried.
+                    let id = job.id;
+                    let this = worker.clone();
+                    if let Err(err) = tokio::spawn(async move { this.process(job).await }).await {
+                        tracing::error!(job.id = %id, error = %err, "triage job panicked");
+                        worker.triage.metrics().job_outcome("panicked");
+                    }
                     continue;
                 }
                 Ok(None) => {}
@@ -70,18 +81,22 @@ impl Worker {
         let store = self.triage.store().clone();
         if job.exhausted() {
             let error = format!(
-                "the worker stopped during each of {} attempts",
+                "{} attempts made; the last one never finished (its worker stopped)",
                 job.max_attempts
             );
-            self.end(
-                store.bury_job(&job, &self.owner, &error, &actor).await,
-                "dead",
-            );
+            let outcome = store.bury_job(&job, &self.owner, &error, &actor).await;
+            if outcome.is_ok() {
+                self.triage.metrics().observe_failed_triage();
+            }
+            self.end(outcome, "dead");
             return;
         }
-        let work = self.triage.compute(&job);
+        let started = std::time::Instant::now();
+        let work = tokio::time::timeout(ATTEMPT_DEADLINE, self.triage.compute(&job));
         let result = tokio::select! {
-            result = work => result,
+            result = work => result.unwrap_or_else(|_| Err(super::TriageError::Task(format!(
+                "the attempt took longer than {} s", ATTEMPT_DEADLINE.as_secs()
+            )))),
             lost = self.keep_lease(&job) => {
                 tracing::warn!(reason = %lost, "lease lost mid-job; another worker has it now");
                 self.triage.metrics().job_outcome("lease_lost");
@@ -90,15 +105,13 @@ impl Worker {
         };
         match result {
             Ok(suggestion) => {
-                let started = suggestion.created_at;
                 let outcome = store
                     .complete_job(&job, &self.owner, &suggestion, &actor)
                     .await;
                 if outcome.is_ok() {
-                    let waited = (crate::domain::now() - started).num_milliseconds();
                     self.triage
                         .metrics()
-                        .observe_triage("done", waited.max(0) as f64 / 1_000.0);
+                        .observe_triage("done", started.elapsed().as_secs_f64());
                 }
                 self.end(outcome, "done");
             }
@@ -116,7 +129,7 @@ impl Worker {
                     Retry::GiveUp => {
                         let outcome = store.bury_job(&job, &self.owner, &error, &actor).await;
                         if outcome.is_ok() {
-                            self.triage.metrics().observe_triage("failed", 0.0);
+                            self.triage.metrics().observe_failed_triage();
                         }
                         self.end(outcome, "dead");
                     }
@@ -165,8 +178,8 @@ impl Worker {
     }
 }
 
-/// Runs every job that is ready now, in this task, and returns how many ran: for the CLI, the
-/// evaluations and benches, which triage without a running service.
+/// Runs every job that is ready now, in this task, and returns how many ran: for benches and
+/// tools that triage without a running service.
 pub async fn drain(triage: &Arc<Triage>) -> usize {
     let worker = Worker::new(triage.clone(), format!("inline/{}", uuid::Uuid::now_v7()));
     let mut ran = 0;

@@ -31,46 +31,16 @@ const GLOBEX_CASES: &str = "id,title,description,service_group,priority\n\
     G-1,VPN tunnel drops every ten minutes,IPsec dead peer detection timeout on the VPN gateway,Globex Network Team,P2\n\
     G-2,VPN tunnel drops for remote staff,VPN gateway rekey fails,Globex Network Team,P3\n";
 
-async fn ticket_with_log(app: &TestApp, title: &str, description: &str, log: &str) -> String {
-    let response = app
-        .post_ticket(
-            &app.seeded.tokens.l1,
-            &json!({
-                "tenant": "acme",
-                "title": title,
-                "description": description,
-                "attachments": [{"name": "gateway.log", "content": log}],
-            }),
-        )
-        .await;
-    assert_eq!(response.status(), 201);
-    let body: Value = response.json().await.expect("json");
-    body["id"].as_str().expect("id").to_string()
-}
-
 async fn vpn_ticket(app: &TestApp) -> String {
     let log = "2026-11-03T08:00:01Z vpn-gw01 charon: DPD timeout for peer 203.0.113.7, tunnel closed\n\
                2026-11-03T08:10:01Z vpn-gw01 charon: DPD timeout for peer 203.0.113.8, tunnel closed\n\
                2026-11-03T08:20:01Z vpn-gw01 charon: rekeying CHILD_SA failed: no proposal chosen\n";
-    ticket_with_log(
-        app,
+    app.ticket_with_log(
         "VPN keeps dropping for home workers",
         "Remote sales staff lose the VPN tunnel every few minutes.",
-        log,
+        Some(log),
     )
     .await
-}
-
-async fn triage(app: &TestApp, id: &str) -> Value {
-    let response = app
-        .post_json(
-            &app.seeded.tokens.l1,
-            &format!("/api/v1/tickets/{id}/triage"),
-            &json!({}),
-        )
-        .await;
-    assert_eq!(response.status(), 201, "triage answers 201");
-    response.json().await.expect("json")
 }
 
 async fn similar_cases_come_from_the_tickets_tenant_only(backend: Backend) {
@@ -139,8 +109,8 @@ async fn triage_stores_a_suggestion_and_never_changes_the_ticket(backend: Backen
         .get_json(&app.seeded.tokens.l1, &format!("/api/v1/tickets/{id}"))
         .await;
 
-    let first = triage(&app, &id).await;
-    let second = triage(&app, &id).await;
+    let first = app.triage_now(&id).await;
+    let second = app.triage_now(&id).await;
 
     assert_eq!(first["status"], "done");
     for field in ["service_group", "impact", "urgency", "priority"] {
@@ -233,14 +203,12 @@ async fn triage_stores_a_suggestion_and_never_changes_the_ticket(backend: Backen
 async fn a_stop_the_line_rule_forces_p1_and_says_why(backend: Backend) {
     let app = spawn_app(backend).await;
     app.import_cases("acme", CASES).await;
-    let id = ticket_with_log(
-        &app,
-        "File server shares unreadable",
+    let id = app.ticket_with_log("File server shares unreadable",
         "Users report odd file names on the S: drive since 07:00.",
-        "07:02:11 fs01 smbd: 4312 files renamed with .locked extension\n07:02:12 fs01 smbd: README_RANSOM.txt created\n",
+        Some("07:02:11 fs01 smbd: 4312 files renamed with .locked extension\n07:02:12 fs01 smbd: README_RANSOM.txt created\n"),
     )
     .await;
-    let suggestion = triage(&app, &id).await;
+    let suggestion = app.triage_now(&id).await;
     let priority = &suggestion["fields"]["priority"];
     assert_eq!(priority["value"], "P1", "{suggestion}");
     assert_eq!(priority["source"], "rule");
@@ -315,7 +283,7 @@ async fn search_syntax_in_ticket_text_never_errors(backend: Backend) {
             )
             .await;
         assert_eq!(similar.status(), 200, "{title}");
-        triage(&app, id).await;
+        app.triage_now(id).await;
     }
     app.assert_still_serving().await;
 }
@@ -436,7 +404,7 @@ async fn wait_until_similar_works(app: &TestApp, path: &str) {
 async fn with_no_history_every_field_abstains(backend: Backend) {
     let app = spawn_app(backend).await;
     let id = app.create_ticket("acme", "Mouse is broken").await;
-    let suggestion = triage(&app, &id).await;
+    let suggestion = app.triage_now(&id).await;
     for field in ["service_group", "impact", "urgency", "priority"] {
         let f = &suggestion["fields"][field];
         assert_eq!(f["abstained"], true, "{field}: {f}");
@@ -467,7 +435,7 @@ async fn an_import_beside_the_running_service_is_picked_up(backend: Backend) {
     .expect("import");
     assert_eq!(summary.created, 122);
     wait_until_similar_works(&app, &format!("/api/v1/tickets/{id}/similar")).await;
-    let suggestion = triage(&app, &id).await;
+    let suggestion = app.triage_now(&id).await;
     assert!(
         suggestion["inputs"]["history_cases"].as_u64() == Some(122),
         "models retrained on the imported history: {}",
@@ -480,7 +448,9 @@ async fn a_closed_tickets_logs_make_it_findable(backend: Backend) {
     // Its title and description say nothing of the error; only the attached log does.
     let log = "2026-10-01T03:00:00Z docs-app02 kernel: EXT4-fs error (device sdb1): journal aborted\n\
                2026-10-01T03:00:01Z docs-app02 kernel: EXT4-fs (sdb1): remounting filesystem read-only\n";
-    let closed = ticket_with_log(&app, "Website slow", "Customers complain.", log).await;
+    let closed = app
+        .ticket_with_log("Website slow", "Customers complain.", Some(log))
+        .await;
     // Closed the way a later decision will close it; here behind the API's back.
     app.db
         .execute_raw(&format!(

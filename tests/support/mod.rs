@@ -442,6 +442,38 @@ impl TestApp {
         summary
     }
 
+    /// Creates an `acme` ticket as the L1, with `log` attached as `gateway.log` when given;
+    /// returns its id.
+    pub async fn ticket_with_log(
+        &self,
+        title: &str,
+        description: &str,
+        log: Option<&str>,
+    ) -> String {
+        let mut body =
+            serde_json::json!({"tenant": "acme", "title": title, "description": description});
+        if let Some(log) = log {
+            body["attachments"] = serde_json::json!([{"name": "gateway.log", "content": log}]);
+        }
+        let response = self.post_ticket(&self.seeded.tokens.l1, &body).await;
+        assert_eq!(response.status(), 201, "ticket created");
+        let body: serde_json::Value = response.json().await.expect("json");
+        body["id"].as_str().expect("id").to_string()
+    }
+
+    /// Triages the ticket as the L1 and returns the finished suggestion.
+    pub async fn triage_now(&self, id: &str) -> serde_json::Value {
+        let response = self
+            .post_json(
+                &self.seeded.tokens.l1,
+                &format!("/api/v1/tickets/{id}/triage"),
+                &serde_json::json!({}),
+            )
+            .await;
+        assert_eq!(response.status(), 201, "triage finished within triage.wait");
+        response.json().await.expect("json")
+    }
+
     pub async fn post_json(
         &self,
         token: &str,

@@ -2,11 +2,11 @@
 //! cases and proposal, the decision and approval forms with their CSRF tokens, escaping of
 //! every user-supplied string, the log-lines view, and the QA page and export.
 
-use serde_json::{Value, json};
+use serde_json::json;
 
 use super::client::WebClient;
 use crate::on_both_backends;
-use crate::support::{Backend, TestApp, spawn_app, spawn_app_with};
+use crate::support::{Backend, spawn_app, spawn_app_with};
 
 on_both_backends!(
     the_queue_shows_open_tickets_most_urgent_first,
@@ -20,36 +20,14 @@ on_both_backends!(
 
 const CASES: &[u8] = include_bytes!("../../demo/cases.csv");
 
-async fn ticket(app: &TestApp, title: &str, description: &str, log: Option<&str>) -> String {
-    let mut body = json!({"tenant": "acme", "title": title, "description": description});
-    if let Some(log) = log {
-        body["attachments"] = json!([{"name": "app.log", "content": log}]);
-    }
-    let response = app.post_ticket(&app.seeded.tokens.l1, &body).await;
-    assert_eq!(response.status(), 201);
-    let body: Value = response.json().await.expect("json");
-    body["id"].as_str().expect("id").to_string()
-}
-
-async fn triage(app: &TestApp, id: &str) -> String {
-    let response = app
-        .post_json(
-            &app.seeded.tokens.l1,
-            &format!("/api/v1/tickets/{id}/triage"),
-            &json!({}),
-        )
-        .await;
-    assert_eq!(response.status(), 201);
-    let body: Value = response.json().await.expect("json");
-    body["id"].as_str().expect("id").to_string()
-}
-
 async fn the_queue_shows_open_tickets_most_urgent_first(backend: Backend) {
     let app = spawn_app(backend).await;
-    let minor = ticket(&app, "Mouse battery low", "", None).await;
-    let major = ticket(&app, "Ransomware note on the file server", "", None).await;
-    triage(&app, &minor).await;
-    triage(&app, &major).await;
+    let minor = app.ticket_with_log("Mouse battery low", "", None).await;
+    let major = app
+        .ticket_with_log("Ransomware note on the file server", "", None)
+        .await;
+    app.triage_now(&minor).await;
+    app.triage_now(&major).await;
     let globex = app.create_ticket("globex", "Globex secret outage").await;
     let mut web = WebClient::sign_in(&app, "ann-l1").await;
     let (status, page) = web.get("/").await;
@@ -76,14 +54,14 @@ async fn the_ticket_page_shows_evidence_and_escapes_user_text(backend: Backend) 
     app.import_cases("acme", CASES).await;
     let log = "2026-11-03T08:00:01Z vpn-gw01 charon: DPD timeout for peer 203.0.113.7 <script>alert(1)</script>\n\
                2026-11-03T08:10:01Z vpn-gw01 charon: DPD timeout for peer 203.0.113.8 <script>alert(1)</script>\n";
-    let id = ticket(
-        &app,
-        "VPN <script>alert('title')</script> drops",
-        "Home workers lose the tunnel <img src=x onerror=alert(2)>",
-        Some(log),
-    )
-    .await;
-    triage(&app, &id).await;
+    let id = app
+        .ticket_with_log(
+            "VPN <script>alert('title')</script> drops",
+            "Home workers lose the tunnel <img src=x onerror=alert(2)>",
+            Some(log),
+        )
+        .await;
+    app.triage_now(&id).await;
     let mut web = WebClient::sign_in(&app, "ann-l1").await;
     let (status, page) = web.get(&format!("/tickets/{id}")).await;
     assert_eq!(status, 200);
@@ -148,8 +126,11 @@ fn override_form<'a>(suggestion: &'a str, value: &'a str) -> Vec<(&'a str, &'a s
 
 async fn the_decision_form_records_and_the_approver_approves(backend: Backend) {
     let app = spawn_app(backend).await;
-    let id = ticket(&app, "Core router down", "", None).await;
-    let suggestion = triage(&app, &id).await;
+    let id = app.ticket_with_log("Core router down", "", None).await;
+    let suggestion = app.triage_now(&id).await["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
     let mut l1 = WebClient::sign_in(&app, "ann-l1").await;
     l1.get(&format!("/tickets/{id}")).await;
     let (status, _) = l1
@@ -194,8 +175,13 @@ async fn the_decision_form_records_and_the_approver_approves(backend: Backend) {
 
 async fn forms_without_the_csrf_token_change_nothing(backend: Backend) {
     let app = spawn_app(backend).await;
-    let id = ticket(&app, "Disk full on file server", "", None).await;
-    let suggestion = triage(&app, &id).await;
+    let id = app
+        .ticket_with_log("Disk full on file server", "", None)
+        .await;
+    let suggestion = app.triage_now(&id).await["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
     let mut web = WebClient::sign_in(&app, "ann-l1").await;
     web.get("/").await;
     let events = app.db.count("audit_event").await;
@@ -215,8 +201,11 @@ async fn forms_without_the_csrf_token_change_nothing(backend: Backend) {
 
 async fn a_bad_decision_shows_the_page_again_with_the_reason(backend: Backend) {
     let app = spawn_app(backend).await;
-    let id = ticket(&app, "Phone system echo", "", None).await;
-    let suggestion = triage(&app, &id).await;
+    let id = app.ticket_with_log("Phone system echo", "", None).await;
+    let suggestion = app.triage_now(&id).await["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
     let mut web = WebClient::sign_in(&app, "ann-l1").await;
     web.get(&format!("/tickets/{id}")).await;
     let mut form = override_form(&suggestion, "P2");
@@ -264,8 +253,13 @@ async fn a_bad_decision_shows_the_page_again_with_the_reason(backend: Backend) {
 
 async fn the_qa_page_counts_and_exports(backend: Backend) {
     let app = spawn_app(backend).await;
-    let id = ticket(&app, "<b>Bold</b> printer jam", "", None).await;
-    let suggestion = triage(&app, &id).await;
+    let id = app
+        .ticket_with_log("<b>Bold</b> printer jam", "", None)
+        .await;
+    let suggestion = app.triage_now(&id).await["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
     let mut l1 = WebClient::sign_in(&app, "ann-l1").await;
     l1.get(&format!("/tickets/{id}")).await;
     let (status, _) = l1
@@ -350,8 +344,10 @@ async fn the_models_answer_shows_as_the_models_and_escaped(backend: Backend) {
     app.import_cases("acme", CASES).await;
     let log =
         "2026-11-03T08:00:01Z vpn-gw01 charon: DPD timeout for peer 203.0.113.7, tunnel closed\n";
-    let id = ticket(&app, "VPN drops", "Home workers lose the tunnel", Some(log)).await;
-    triage(&app, &id).await;
+    let id = app
+        .ticket_with_log("VPN drops", "Home workers lose the tunnel", Some(log))
+        .await;
+    app.triage_now(&id).await;
     let mut web = WebClient::sign_in(&app, "ann-l1").await;
     let (status, page) = web.get(&format!("/tickets/{id}")).await;
     assert_eq!(status, 200);

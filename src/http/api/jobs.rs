@@ -13,7 +13,7 @@ use crate::app::AppState;
 use crate::domain::Actor;
 use crate::domain::FieldError;
 use crate::domain::job::{JobId, JobStatus, TriageJob};
-use crate::domain::user::{Action, User};
+use crate::domain::user::{Action, TenantAccess, User};
 use crate::http::error::Error;
 use crate::http::extract::{ApiQuery, Caller};
 
@@ -57,13 +57,20 @@ async fn list(
     if limit == 0 || limit > MAX_LIMIT {
         return Err(FieldError::new("limit", format!("must be between 1 and {MAX_LIMIT}")).into());
     }
-    let jobs = state.store.jobs(status, limit).await?;
-    Ok(Json(JobList {
-        jobs: jobs
-            .into_iter()
-            .filter(|job| caller.sees_tenant(job.tenant_id))
-            .collect(),
-    }))
+    // Filtered in the query, before the limit, so a page is full whatever the tenants.
+    let jobs = match &caller.tenants {
+        TenantAccess::All => state.store.jobs(status, None, limit).await?,
+        TenantAccess::Only(tenants) => {
+            let mut jobs = Vec::new();
+            for tenant in tenants {
+                jobs.extend(state.store.jobs(status, Some(*tenant), limit).await?);
+            }
+            jobs.sort_by(|a, b| (b.created_at, b.id.0).cmp(&(a.created_at, a.id.0)));
+            jobs.truncate(limit as usize);
+            jobs
+        }
+    };
+    Ok(Json(JobList { jobs }))
 }
 
 async fn visible_job(state: &AppState, caller: &User, raw: &str) -> Result<TriageJob, Error> {

@@ -21,7 +21,8 @@ pub struct ModelView {
 
 pub struct Citation {
     pub text: String,
-    /// The cited lines of the ticket's (first digested) log; `None` when it names none.
+    /// The cited lines of the ticket's log; `None` when it names none, or when the ticket has
+    /// several digested logs (each numbered from L1, so a bare reference is ambiguous).
     pub href: Option<String>,
 }
 
@@ -83,7 +84,7 @@ impl ModelView {
 /// `L12` or `L12–L40` (also with `-`) as a link to those lines, at most `max_lines` of them.
 fn lines_href(ticket_id: &str, attachment: &str, citation: &str, max_lines: u64) -> Option<String> {
     let number = |s: &str| s.trim().strip_prefix('L')?.parse::<u64>().ok();
-    let (from, to) = match citation.split_once(['–', '-']) {
+    let (from, to) = match citation.split_once(['–', '—', '-']) {
         Some((a, b)) => (number(a)?, number(b)?),
         None => {
             let n = number(citation)?;
@@ -93,7 +94,7 @@ fn lines_href(ticket_id: &str, attachment: &str, citation: &str, max_lines: u64)
     if from == 0 || to < from {
         return None;
     }
-    let to = to.min(from + max_lines.saturating_sub(1));
+    let to = to.min(from.saturating_add(max_lines.saturating_sub(1)));
     Some(format!(
         "/tickets/{ticket_id}/attachments/{attachment}/lines?from={from}&to={to}&mark={from}"
     ))

@@ -263,13 +263,7 @@ pub async fn render(
         model: super::model_view::ModelView::of(
             latest.and_then(|s| s.llm.as_ref()),
             &ticket_id.to_string(),
-            similar
-                .logs
-                .attachments
-                .iter()
-                .find(|a| a.skipped.is_none())
-                .map(|a| a.attachment_id.to_string())
-                .as_deref(),
+            only_log(&similar.logs).as_deref(),
             CITATION_LINES,
         ),
         proposals: latest
@@ -367,6 +361,15 @@ pub async fn render(
         created: view::when(ticket.created_at),
         sla,
     })
+}
+
+/// The one digested log of the ticket, when it has exactly one: the log a citation points into.
+fn only_log(logs: &LogEvidence) -> Option<String> {
+    let mut digested = logs.attachments.iter().filter(|a| a.skipped.is_none());
+    match (digested.next(), digested.next()) {
+        (Some(only), None) => Some(only.attachment_id.to_string()),
+        _ => None,
+    }
 }
 
 fn digest_blocks(ticket_id: &str, logs: &LogEvidence) -> Vec<DigestBlock> {
