@@ -65,7 +65,7 @@ async fn list(
             for tenant in tenants {
                 jobs.extend(state.store.jobs(status, Some(*tenant), limit).await?);
             }
-            jobs.sort_by(|a, b| (b.created_at, b.id.0).cmp(&(a.created_at, a.id.0)));
+            jobs.sort_by_key(|j| std::cmp::Reverse((j.created_at, j.id.0)));
             jobs.truncate(limit as usize);
             jobs
         }
