@@ -1,5 +1,6 @@
 //! `triagegate eval tickets ... --llm`: the same evaluation with the configured model asked for
-//! each test row and its answer combined with the offline proposal, as the service does. Reports
+//! each test row and its answer combined with the offline group proposal the way the service
+//! combines them (the rows have no logs, and only the group is labelled). Reports
 //! the combined figures beside the offline ones on the same rows, the model's own accuracy, its
 //! token use, and the shares of repaired and failed answers.
 
@@ -17,9 +18,6 @@ use crate::triage::calibration::Proposal;
 use crate::triage::combine::{CombineInput, combine};
 use crate::triage::eval_metrics::{EvalReport, Scored, evaluate};
 
-/// Past cases shown to the model per row, as in the service.
-const SIMILAR_SHOWN: usize = 5;
-
 /// One test row as the model sees it.
 pub struct LlmRow<'a> {
     pub index: usize,
@@ -33,7 +31,8 @@ pub struct LlmRow<'a> {
 #[derive(Serialize, Default)]
 pub struct LlmReport {
     pub model: String,
-    pub prompt_sha256: String,
+    /// The prompt as `name@sha256-prefix`.
+    pub prompt: String,
     /// Test rows sent to the model (the first `--llm-limit` ones).
     pub asked: usize,
     pub ok: usize,
@@ -74,7 +73,7 @@ pub async fn evaluate_with_model(
 ) -> LlmReport {
     let mut report = LlmReport {
         model: llm.model().to_string(),
-        prompt_sha256: llm.prompt().sha256.clone(),
+        prompt: llm.prompt().short(),
         asked: rows.len(),
         ..LlmReport::default()
     };
@@ -91,7 +90,7 @@ pub async fn evaluate_with_model(
             similar: row
                 .hits
                 .iter()
-                .take(SIMILAR_SHOWN)
+                .take(crate::triage::llm_input::SIMILAR_SHOWN)
                 .map(|h| SimilarCase {
                     case_id: h.case_id.clone(),
                     title: h.title.clone(),
@@ -205,9 +204,7 @@ fn reason_kind(reason: &str) -> String {
 pub fn print(report: &LlmReport) {
     println!(
         "\nmodel {} (prompt {}): {} rows asked",
-        report.model,
-        &report.prompt_sha256[..12.min(report.prompt_sha256.len())],
-        report.asked
+        report.model, report.prompt, report.asked
     );
     println!(
         "answers             {} ok, {} repaired ({:.1} %), {} failed ({:.1} %)",

@@ -254,13 +254,7 @@ async fn run(
 
 /// The training labels, most frequent first: the catalogue the model may choose from.
 fn catalogue(train: &[Row]) -> Vec<String> {
-    let mut counts: HashMap<&str, usize> = HashMap::new();
-    for row in train {
-        *counts.entry(row.label.as_str()).or_default() += 1;
-    }
-    let mut labels: Vec<(&str, usize)> = counts.into_iter().collect();
-    labels.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
-    labels.into_iter().map(|(l, _)| l.to_string()).collect()
+    crate::triage::models::by_frequency(train.iter().map(|r| r.label.as_str()))
 }
 
 fn query(row: &Row, exclude: Option<usize>) -> SimilarQuery {

@@ -115,9 +115,6 @@ pub(super) fn load_llm(raw: RawLlm) -> Result<LlmConfig, Error> {
             )));
         }
     };
-    if raw.breaker_failures == 0 {
-        return Err(invalid("breaker_failures must be at least 1".into()));
-    }
     let breaker_cooldown = parse_duration("breaker_cooldown", &raw.breaker_cooldown)?;
     for (name, price) in [
         ("cost_per_1k_prompt", raw.cost_per_1k_prompt),

@@ -35,6 +35,14 @@ pub struct PromptRef {
     pub sha256: String,
 }
 
+impl PromptRef {
+    /// `name@` and the hash's first 12 hex digits: how QA and the pages label a prompt version.
+    pub fn short(&self) -> String {
+        let prefix: String = self.sha256.chars().take(12).collect();
+        format!("{}@{prefix}", self.name)
+    }
+}
+
 /// The model's answer after validation: every value is one the tenant's catalogue or the
 /// severity matrix allows ("unknown" for a group it could not place).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

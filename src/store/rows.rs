@@ -458,9 +458,7 @@ impl TryFrom<DecidedRow> for DecidedSuggestion {
 /// was asked. An unreadable record only loses this label, not the QA row.
 fn prompt_version(llm: Option<&str>) -> Option<String> {
     let record: crate::domain::llm::LlmRecord = serde_json::from_str(llm?).ok()?;
-    let prompt = record.prompt?;
-    let short: String = prompt.sha256.chars().take(12).collect();
-    Some(format!("{}@{short}", prompt.name))
+    Some(record.prompt?.short())
 }
 
 /// A queue line: a ticket and the columns of its latest suggestion, all null when it has none.

@@ -9,7 +9,7 @@ use crate::domain::ticket::TicketDetail;
 use crate::llm::{SimilarCase, TriageInput};
 
 /// Past cases shown to the model.
-const SIMILAR_SHOWN: usize = 5;
+pub const SIMILAR_SHOWN: usize = 5;
 /// Tokens of digest rendered per attachment before the prompt budget cuts the whole; generous
 /// because the budget, not this, decides what is sent.
 const DIGEST_TOKENS: usize = 1_500;

@@ -39,18 +39,20 @@ pub fn label_of(case: &CaseRecord, field: Field, matrix: &SeverityMatrix) -> Opt
     }
 }
 
-/// Distinct service groups, most frequent first, ties by name.
+/// The service groups of past cases, most frequent first.
 fn catalogue_of(history: &[CaseRecord]) -> Vec<String> {
+    by_frequency(history.iter().filter_map(|c| c.service_group.as_deref()))
+}
+
+/// Distinct non-empty labels, most frequent first, ties by name: a tenant's catalogue.
+pub fn by_frequency<'a>(labels: impl Iterator<Item = &'a str>) -> Vec<String> {
     let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
-    for group in history.iter().filter_map(|c| c.service_group.as_deref()) {
-        let group = group.trim();
-        if !group.is_empty() {
-            *counts.entry(group).or_default() += 1;
-        }
+    for label in labels.map(str::trim).filter(|l| !l.is_empty()) {
+        *counts.entry(label).or_default() += 1;
     }
-    let mut groups: Vec<(&str, usize)> = counts.into_iter().collect();
-    groups.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
-    groups.into_iter().map(|(g, _)| g.to_string()).collect()
+    let mut labels: Vec<(&str, usize)> = counts.into_iter().collect();
+    labels.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    labels.into_iter().map(|(l, _)| l.to_string()).collect()
 }
 
 /// One field's model with what it was trained on.

@@ -53,8 +53,7 @@ impl ModelView {
             meta.push_str(&format!(", about ${cost:.4}"));
         }
         if let Some(prompt) = &record.prompt {
-            let short: String = prompt.sha256.chars().take(12).collect();
-            meta.push_str(&format!(", prompt {}@{short}", prompt.name));
+            meta.push_str(&format!(", prompt {}", prompt.short()));
         }
         Some(Self {
             status,
