@@ -89,7 +89,7 @@ pub(super) fn load_llm(raw: RawLlm) -> Result<LlmConfig, Error> {
     if provider == Provider::OpenAi && raw.model.trim().is_empty() {
         return Err(invalid("model is empty; name the endpoint's model".into()));
     }
-    let timeout = parse_duration("timeout", &raw.timeout)?;
+    let timeout = parse_duration("llm.timeout", &raw.timeout)?;
     if timeout.is_zero() || timeout > Duration::from_secs(600) {
         return Err(invalid("timeout must lie between 1ms and 10m".into()));
     }
@@ -115,7 +115,7 @@ pub(super) fn load_llm(raw: RawLlm) -> Result<LlmConfig, Error> {
             )));
         }
     };
-    let breaker_cooldown = parse_duration("breaker_cooldown", &raw.breaker_cooldown)?;
+    let breaker_cooldown = parse_duration("llm.breaker_cooldown", &raw.breaker_cooldown)?;
     for (name, price) in [
         ("cost_per_1k_prompt", raw.cost_per_1k_prompt),
         ("cost_per_1k_completion", raw.cost_per_1k_completion),
@@ -169,6 +169,45 @@ pub fn parse_duration(key: &str, text: &str) -> Result<Duration, Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_config_file_sets_the_endpoint() {
+        let dir = tempfile::tempdir().expect("dir");
+        let file = dir.path().join("triagegate.toml");
+        std::fs::write(
+            &file,
+            "[llm]\nprovider = \"openai\"\nbase_url = \"http://127.0.0.1:8088/v1/\"\n\
+             model = \"smollm2-135m\"\napi_key_env = \"\"\ntimeout = \"3s\"\nmax_retries = 4\n",
+        )
+        .expect("write");
+        let config =
+            crate::config::Config::load_with_env(Some(&file), Vec::<(String, String)>::new())
+                .expect("loads");
+        let llm = config.llm;
+        assert_eq!(llm.provider, Provider::OpenAi);
+        assert_eq!(llm.base_url, "http://127.0.0.1:8088/v1");
+        assert_eq!(llm.model, "smollm2-135m");
+        assert_eq!(llm.api_key_env, "");
+        assert_eq!(llm.timeout, Duration::from_secs(3));
+        assert_eq!(llm.max_retries, 4);
+        let defaults = crate::config::Config::load_with_env(None, Vec::<(String, String)>::new())
+            .expect("defaults");
+        assert_eq!(defaults.llm.provider, Provider::None, "offline by default");
+        for (key, value) in [
+            ("TRIAGEGATE_LLM__PROVIDER", "anthropic"),
+            ("TRIAGEGATE_LLM__BASE_URL", "ftp://x/v1"),
+            ("TRIAGEGATE_LLM__TIMEOUT", "soon"),
+            ("TRIAGEGATE_LLM__RESPONSE_FORMAT", "yaml"),
+        ] {
+            let err = crate::config::Config::load_with_env(
+                None,
+                vec![(key.to_string(), value.to_string())],
+            )
+            .expect_err(key)
+            .to_string();
+            assert!(err.contains("llm."), "{key}: {err}");
+        }
+    }
 
     #[test]
     fn durations_read_the_usual_units() {

@@ -22,6 +22,7 @@ async fn probes_and_metrics_answer(backend: Backend) {
     assert_eq!(ready.status(), 200);
     let body: serde_json::Value = ready.json().await.expect("json");
     assert_eq!(body["index"], "ready", "{body}");
+    assert_eq!(body["llm"], "none", "no model by default: {body}");
 
     app.create_ticket("acme", "for the metrics").await;
     let missing = app.get(&app.seeded.tokens.l1, "/api/v1/nothing-here").await;

@@ -335,6 +335,20 @@ async fn a_dead_endpoint_falls_back_to_the_offline_proposal(backend: Backend) {
     let reason = second["llm"]["reason"].as_str().expect("reason");
     assert!(reason.contains("circuit"), "{reason}");
     assert_eq!(second["llm"]["attempts"], 0, "nothing sent while open");
+    let ready: Value = app
+        .client
+        .get(app.url("/readyz"))
+        .send()
+        .await
+        .expect("readyz")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(
+        ready["status"], "ready",
+        "still ready: triage goes on offline"
+    );
+    assert_eq!(ready["llm"], "circuit_open", "{ready}");
     for suggestion in [&first, &second] {
         let group = &suggestion["fields"]["service_group"];
         assert!(
