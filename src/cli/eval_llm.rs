@@ -33,7 +33,7 @@ pub struct LlmReport {
     pub model: String,
     /// The prompt as `name@sha256-prefix`.
     pub prompt: String,
-    /// Test rows sent to the model (the first `--llm-limit` ones).
+    /// Test rows sent to the model (`--llm-limit` of them, evenly spaced).
     pub asked: usize,
     pub ok: usize,
     pub repaired: usize,

@@ -47,7 +47,7 @@ pub struct EvalTicketsArgs {
     /// combined proposal, its token use and the shares of repaired and failed answers.
     #[arg(long)]
     pub llm: bool,
-    /// With --llm: ask the model for the first N test rows only (all are scored offline).
+    /// With --llm: ask the model about N test rows only, evenly spaced (all are scored offline).
     #[arg(long, requires = "llm")]
     pub llm_limit: Option<usize>,
 }
@@ -173,12 +173,17 @@ async fn run(
 
     let started = Instant::now();
     let mut predictions = Vec::with_capacity(test.len());
-    let asked = match &llm {
-        Some((_, limit)) => limit.unwrap_or(test.len()).min(test.len()),
-        None => 0,
+    // The rows the model is asked about: evenly spaced over the test rows, so a limit samples
+    // every label rather than the first ones in file order.
+    let sampled: HashSet<usize> = match &llm {
+        Some((_, limit)) => {
+            let n = limit.unwrap_or(test.len()).min(test.len());
+            (0..n).map(|i| i * test.len() / n.max(1)).collect()
+        }
+        None => HashSet::new(),
     };
-    let mut kept_hits = Vec::with_capacity(asked);
-    for row in test {
+    let mut kept_hits = std::collections::BTreeMap::new();
+    for (i, row) in test.iter().enumerate() {
         let hits = index.search_now(&query(row, None), config.triage.neighbours)?;
         let neighbours: Vec<Neighbour> = hits
             .iter()
@@ -190,8 +195,8 @@ async fn run(
             })
             .collect();
         predictions.push(model.model.propose(&row.text(), &neighbours));
-        if kept_hits.len() < asked {
-            kept_hits.push(hits);
+        if sampled.contains(&i) {
+            kept_hits.insert(i, hits);
         }
     }
     let propose_ms_mean = started.elapsed().as_secs_f64() * 1000.0 / test.len() as f64;
@@ -214,18 +219,15 @@ async fn run(
     let fresh_correct = fresh.iter().filter(|s| s.gold == s.predicted).count();
     let llm_report = match &llm {
         Some((triager, _)) => {
-            let rows: Vec<super::eval_llm::LlmRow> = test
+            let rows: Vec<super::eval_llm::LlmRow> = kept_hits
                 .iter()
-                .zip(&predictions)
-                .zip(&kept_hits)
-                .enumerate()
-                .map(|(index, ((row, offline), hits))| super::eval_llm::LlmRow {
+                .map(|(&index, hits)| super::eval_llm::LlmRow {
                     index,
-                    title: &row.title,
-                    description: &row.description,
-                    gold: &row.label,
+                    title: &test[index].title,
+                    description: &test[index].description,
+                    gold: &test[index].label,
                     hits,
-                    offline,
+                    offline: &predictions[index],
                 })
                 .collect();
             let catalogue = catalogue(train);
