@@ -98,10 +98,19 @@ async fn a_ticket_and_its_triage_are_stored_together(backend: Backend) {
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0].id, job.suggestion_id);
     assert_eq!(listed[0].status, SuggestionStatus::Pending);
+    let events = store
+        .audit_events_for("ticket", &ticket.id.to_string())
+        .await
+        .expect("events");
     assert_eq!(
-        db.count("audit_event where action = 'triage_job.queued'")
-            .await,
-        1
+        events.len(),
+        1,
+        "one event records the ticket and its queued triage"
+    );
+    let payload: serde_json::Value = serde_json::from_str(&events[0].payload).expect("json");
+    assert_eq!(
+        payload["triage_job"]["suggestion_id"],
+        serde_json::json!(job.suggestion_id)
     );
     // A ticket whose job cannot be written (its suggestion id is taken) leaves nothing behind,
     // not even the ticket: the two are one transaction.

@@ -175,6 +175,17 @@ pub(super) fn suggestion_event(suggestion: &Suggestion, actor: &Actor) -> NewAud
     )
 }
 
+/// What the audit trail records of a queued job.
+pub(super) fn queued_payload(job: &crate::domain::job::NewTriageJob) -> serde_json::Value {
+    serde_json::json!({
+        "job_id": job.id,
+        "ticket_id": job.ticket_id,
+        "suggestion_id": job.suggestion_id,
+        "reason": job.reason.as_str(),
+        "max_attempts": job.max_attempts,
+    })
+}
+
 pub(super) fn json_text<T: serde::Serialize>(value: &T) -> Result<String, Error> {
     serde_json::to_string(value).map_err(|e| Error::Corrupt(e.to_string()))
 }
@@ -192,6 +203,26 @@ macro_rules! impl_job_store {
                 tx: &mut sqlx::Transaction<'static, $db>,
                 job: &$crate::domain::job::NewTriageJob,
                 actor: &$crate::domain::Actor,
+            ) -> Result<$crate::domain::suggestion::Suggestion, $crate::store::Error> {
+                let pending = Self::insert_job_rows_in(tx, job).await?;
+                let event = $crate::domain::audit::NewAuditEvent::new(
+                    Some(job.tenant_id),
+                    actor,
+                    "triage_job.queued",
+                    "triage_job",
+                    job.id.0,
+                    $crate::store::jobs::queued_payload(job),
+                );
+                Self::append_audit(tx, event).await?;
+                Ok(pending)
+            }
+
+            /// Inserts the job and its pending suggestion in `tx`; the caller audits them. A
+            /// ticket's create does so in its own event, so its transaction takes the audit
+            /// lock once, last, and holds it for as short a time as before.
+            async fn insert_job_rows_in(
+                tx: &mut sqlx::Transaction<'static, $db>,
+                job: &$crate::domain::job::NewTriageJob,
             ) -> Result<$crate::domain::suggestion::Suggestion, $crate::store::Error> {
                 let pending = job.pending_suggestion();
                 sqlx::query(
@@ -226,20 +257,6 @@ macro_rules! impl_job_store {
                 .bind(job.created_at)
                 .execute(&mut **tx)
                 .await?;
-                let event = $crate::domain::audit::NewAuditEvent::new(
-                    Some(job.tenant_id),
-                    actor,
-                    "triage_job.queued",
-                    "triage_job",
-                    job.id.0,
-                    serde_json::json!({
-                        "ticket_id": job.ticket_id,
-                        "suggestion_id": job.suggestion_id,
-                        "reason": job.reason.as_str(),
-                        "max_attempts": job.max_attempts,
-                    }),
-                );
-                Self::append_audit(tx, event).await?;
                 Ok(pending)
             }
 
@@ -328,8 +345,7 @@ macro_rules! impl_job_store {
                 now: chrono::DateTime<chrono::Utc>,
                 lease_until: chrono::DateTime<chrono::Utc>,
             ) -> Result<Option<$crate::domain::job::TriageJob>, $crate::store::Error> {
-                let (_writer, mut tx) = self.begin_write().await?;
-                let row: Option<$crate::store::jobs::JobRow> = sqlx::query_as(concat!(
+                let claim = sqlx::query_as(concat!(
                     "update triage_job set status = 'running', attempts = attempts + 1, \
                      lease_owner = $1, lease_until_ms = $2, updated_at = $3 \
                      where job_id = (select job_id from triage_job \
@@ -344,10 +360,17 @@ macro_rules! impl_job_store {
                 .bind(owner)
                 .bind($crate::domain::job::epoch_ms(lease_until))
                 .bind(now)
-                .bind($crate::domain::job::epoch_ms(now))
-                .fetch_optional(&mut *tx)
-                .await?;
-                tx.commit().await?;
+                .bind($crate::domain::job::epoch_ms(now));
+                // One statement: on PostgreSQL it runs on its own, with no BEGIN/COMMIT round
+                // trips; SQLite queues it behind this process's other writers.
+                let row: Option<$crate::store::jobs::JobRow> = if $resume_at_start {
+                    let (_writer, mut tx) = self.begin_write().await?;
+                    let row = claim.fetch_optional(&mut *tx).await?;
+                    tx.commit().await?;
+                    row
+                } else {
+                    claim.fetch_optional(self.pool()).await?
+                };
                 row.map(TryInto::try_into).transpose()
             }
 
@@ -357,19 +380,22 @@ macro_rules! impl_job_store {
                 owner: &str,
                 lease_until: chrono::DateTime<chrono::Utc>,
             ) -> Result<bool, $crate::store::Error> {
-                let (_writer, mut tx) = self.begin_write().await?;
-                let updated = sqlx::query(
+                let renew = sqlx::query(
                     "update triage_job set lease_until_ms = $1 \
                      where job_id = $2 and status = 'running' and lease_owner = $3",
                 )
                 .bind($crate::domain::job::epoch_ms(lease_until))
                 .bind(job.0)
-                .bind(owner)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-                tx.commit().await?;
-                Ok(updated > 0)
+                .bind(owner);
+                let done = if $resume_at_start {
+                    let (_writer, mut tx) = self.begin_write().await?;
+                    let done = renew.execute(&mut *tx).await?;
+                    tx.commit().await?;
+                    done
+                } else {
+                    renew.execute(self.pool()).await?
+                };
+                Ok(done.rows_affected() > 0)
             }
 
             #[tracing::instrument(skip_all, fields(job.id = %job.id))]

@@ -604,24 +604,30 @@ macro_rules! impl_sql_store {
                         "sha256": attachment.sha256,
                     }));
                 }
+                // Queued with the ticket: a crash after this commit cannot lose the triage. Its
+                // rows go in before the audit event, which records them too, so the audit lock
+                // is taken once, last.
+                if let Some(job) = &new.triage {
+                    Self::insert_job_rows_in(&mut tx, job).await?;
+                }
+                let mut payload = serde_json::json!({
+                    "title": new.title,
+                    "description_chars": new.description.chars().count(),
+                    "requester": new.requester,
+                    "attachments": listed,
+                });
+                if let Some(job) = &new.triage {
+                    payload["triage_job"] = $crate::store::jobs::queued_payload(job);
+                }
                 let event = $crate::domain::audit::NewAuditEvent::new(
                     Some(new.tenant_id),
                     actor,
                     "ticket.created",
                     "ticket",
                     new.id,
-                    serde_json::json!({
-                        "title": new.title,
-                        "description_chars": new.description.chars().count(),
-                        "requester": new.requester,
-                        "attachments": listed,
-                    }),
+                    payload,
                 );
                 Self::append_audit(&mut tx, event).await?;
-                if let Some(job) = &new.triage {
-                    // Queued with the ticket: a crash after this commit cannot lose the triage.
-                    Self::queue_job_in(&mut tx, job, actor).await?;
-                }
                 tx.commit().await?;
                 // Built from what was written rather than read back: one round trip fewer.
                 Ok(new.stored())
