@@ -22,6 +22,7 @@ on_both_backends!(
     a_failed_attempt_waits_for_its_backoff,
     a_buried_job_marks_its_suggestion_failed,
     concurrent_workers_never_claim_the_same_job,
+    completing_a_job_claims_the_next_in_the_same_write,
     orphaned_jobs_resume_at_start_only_where_one_process_owns_the_store,
 );
 
@@ -330,4 +331,34 @@ async fn orphaned_jobs_resume_at_start_only_where_one_process_owns_the_store(bac
             assert!(claim(store.as_ref(), "w1", 0, 30).await.is_none());
         }
     }
+}
+
+async fn completing_a_job_claims_the_next_in_the_same_write(backend: Backend) {
+    let (db, store, tenant) = open(backend).await;
+    queued_ticket(store.as_ref(), &tenant, "first").await;
+    queued_ticket(store.as_ref(), &tenant, "second").await;
+    let first = claim(store.as_ref(), "w1", 0, 30).await.expect("claimed");
+    let actor = Actor::system("triage");
+    let second = store
+        .complete_and_claim(&first, "w1", &result_for(&first), &actor, at(0), at(30))
+        .await
+        .expect("completed")
+        .expect("the next job came with it");
+    assert_ne!(second.id, first.id);
+    assert_eq!(second.status, JobStatus::Running);
+    assert_eq!(second.lease_owner.as_deref(), Some("w1"));
+    let none = store
+        .complete_and_claim(&second, "w1", &result_for(&second), &actor, at(0), at(30))
+        .await
+        .expect("completed");
+    assert!(none.is_none(), "nothing left to claim");
+    assert_eq!(db.count("triage_job where status = 'done'").await, 2);
+    assert_eq!(db.count("suggestion where status = 'done'").await, 2);
+    // A late worker cannot complete-and-claim a job it no longer holds.
+    let err = store
+        .complete_and_claim(&first, "w1", &result_for(&first), &actor, at(0), at(30))
+        .await
+        .expect_err("done already");
+    assert!(matches!(err, store::Error::LeaseLost(_)), "{err:?}");
+    chain_ok(store.as_ref()).await;
 }

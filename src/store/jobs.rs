@@ -46,6 +46,17 @@ pub trait JobStore: Send + Sync {
         suggestion: &Suggestion,
         actor: &Actor,
     ) -> Result<(), Error>;
+    /// `complete_job`, then claims the next ready job in the same transaction: a busy worker
+    /// takes one write per job instead of two, which SQLite's single writer feels.
+    async fn complete_and_claim(
+        &self,
+        job: &TriageJob,
+        owner: &str,
+        suggestion: &Suggestion,
+        actor: &Actor,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+    ) -> Result<Option<TriageJob>, Error>;
     /// Puts the job back in the queue after a failed attempt, to run again after `run_after`.
     async fn reschedule_job(
         &self,
@@ -198,6 +209,21 @@ pub(super) fn lease_lost(job: &TriageJob) -> Error {
 macro_rules! impl_job_store {
     ($store:ident, $db:ty, $claim_lock:literal, $resume_at_start:literal) => {
         impl $store {
+            /// Claims the next ready job, or one whose lease ran out, oldest first.
+            /// Binds: owner, lease_until_ms, updated_at, now_ms.
+            const CLAIM_SQL: &'static str = concat!(
+                "update triage_job set status = 'running', attempts = attempts + 1, \
+                 lease_owner = $1, lease_until_ms = $2, updated_at = $3 \
+                 where job_id = (select job_id from triage_job \
+                   where (status = 'queued' and run_after_ms <= $4) \
+                      or (status = 'running' and lease_until_ms < $4) \
+                   order by run_after_ms, job_id limit 1 ",
+                $claim_lock,
+                ") returning job_id, suggestion_id, ticket_id, tenant_id, reason, \
+                 requested_by, status, attempts, max_attempts, run_after_ms, lease_owner, \
+                 lease_until_ms, last_error, created_at, updated_at"
+            );
+
             /// Inserts the job and its pending suggestion in `tx`, with the job's audit event.
             async fn queue_job_in(
                 tx: &mut sqlx::Transaction<'static, $db>,
@@ -345,18 +371,7 @@ macro_rules! impl_job_store {
                 now: chrono::DateTime<chrono::Utc>,
                 lease_until: chrono::DateTime<chrono::Utc>,
             ) -> Result<Option<$crate::domain::job::TriageJob>, $crate::store::Error> {
-                let claim = sqlx::query_as(concat!(
-                    "update triage_job set status = 'running', attempts = attempts + 1, \
-                     lease_owner = $1, lease_until_ms = $2, updated_at = $3 \
-                     where job_id = (select job_id from triage_job \
-                       where (status = 'queued' and run_after_ms <= $4) \
-                          or (status = 'running' and lease_until_ms < $4) \
-                       order by run_after_ms, job_id limit 1 ",
-                    $claim_lock,
-                    ") returning job_id, suggestion_id, ticket_id, tenant_id, reason, \
-                     requested_by, status, attempts, max_attempts, run_after_ms, lease_owner, \
-                     lease_until_ms, last_error, created_at, updated_at"
-                ))
+                let claim = sqlx::query_as(Self::CLAIM_SQL)
                 .bind(owner)
                 .bind($crate::domain::job::epoch_ms(lease_until))
                 .bind(now)
@@ -419,6 +434,38 @@ macro_rules! impl_job_store {
                 Self::finish_suggestion_in(&mut tx, job, suggestion, actor).await?;
                 tx.commit().await?;
                 Ok(())
+            }
+
+            #[tracing::instrument(skip_all, fields(job.id = %job.id))]
+            async fn complete_and_claim(
+                &self,
+                job: &$crate::domain::job::TriageJob,
+                owner: &str,
+                suggestion: &$crate::domain::suggestion::Suggestion,
+                actor: &$crate::domain::Actor,
+                now: chrono::DateTime<chrono::Utc>,
+                lease_until: chrono::DateTime<chrono::Utc>,
+            ) -> Result<Option<$crate::domain::job::TriageJob>, $crate::store::Error> {
+                let (_writer, mut tx) = self.begin_write().await?;
+                Self::release_job_in(
+                    &mut tx,
+                    job,
+                    owner,
+                    $crate::domain::job::JobStatus::Done,
+                    None,
+                    $crate::domain::job::epoch_ms(job.run_after),
+                )
+                .await?;
+                Self::finish_suggestion_in(&mut tx, job, suggestion, actor).await?;
+                let next: Option<$crate::store::jobs::JobRow> = sqlx::query_as(Self::CLAIM_SQL)
+                    .bind(owner)
+                    .bind($crate::domain::job::epoch_ms(lease_until))
+                    .bind(now)
+                    .bind($crate::domain::job::epoch_ms(now))
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                next.map(TryInto::try_into).transpose()
             }
 
             #[tracing::instrument(skip_all, fields(job.id = %job.id))]

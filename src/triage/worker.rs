@@ -39,20 +39,29 @@ impl Worker {
     /// Works until the task is dropped.
     pub async fn run(self) {
         let worker = Arc::new(self);
+        // The job claimed together with the last completion, if any.
+        let mut next: Option<TriageJob> = None;
         loop {
             // Registered before the claim, so a job queued during it still wakes this worker.
             let woken = worker.triage.woken();
             tokio::pin!(woken);
             woken.as_mut().enable();
-            match worker.claim().await {
+            let claimed = match next.take() {
+                Some(job) => Ok(Some(job)),
+                None => worker.claim().await,
+            };
+            match claimed {
                 Ok(Some(job)) => {
                     // Its own task, so a panic in one job cannot end the worker: the job's lease
                     // runs out, and it is taken over or, after its attempts, buried.
                     let id = job.id;
                     let this = worker.clone();
-                    if let Err(err) = tokio::spawn(async move { this.process(job).await }).await {
-                        tracing::error!(job.id = %id, error = %err, "triage job panicked");
-                        worker.triage.metrics().job_outcome("panicked");
+                    match tokio::spawn(async move { this.process(job).await }).await {
+                        Ok(claimed_next) => next = claimed_next,
+                        Err(err) => {
+                            tracing::error!(job.id = %id, error = %err, "triage job panicked");
+                            worker.triage.metrics().job_outcome("panicked");
+                        }
                     }
                     continue;
                 }
@@ -75,8 +84,9 @@ impl Worker {
     }
 
     /// Runs one claimed job to its end; never returns an error, since every outcome is stored.
+    /// A completed job's transaction also claims the next ready job, returned here.
     #[tracing::instrument(skip_all, fields(job.id = %job.id, ticket.id = %job.ticket_id, attempt = job.attempts))]
-    pub async fn process(&self, job: TriageJob) {
+    pub async fn process(&self, job: TriageJob) -> Option<TriageJob> {
         let actor = Actor::system("triage");
         let store = self.triage.store().clone();
         if job.exhausted() {
@@ -89,7 +99,7 @@ impl Worker {
                 self.triage.metrics().observe_failed_triage();
             }
             self.end(outcome, "dead");
-            return;
+            return None;
         }
         let started = std::time::Instant::now();
         let work = tokio::time::timeout(ATTEMPT_DEADLINE, self.triage.compute(&job));
@@ -100,20 +110,35 @@ impl Worker {
             lost = self.keep_lease(&job) => {
                 tracing::warn!(reason = %lost, "lease lost mid-job; another worker has it now");
                 self.triage.metrics().job_outcome("lease_lost");
-                return;
+                return None;
             }
         };
         match result {
             Ok(suggestion) => {
+                let now = crate::domain::now();
                 let outcome = store
-                    .complete_job(&job, &self.owner, &suggestion, &actor)
+                    .complete_and_claim(
+                        &job,
+                        &self.owner,
+                        &suggestion,
+                        &actor,
+                        now,
+                        now + lease_delta(self.lease),
+                    )
                     .await;
-                if outcome.is_ok() {
-                    self.triage
-                        .metrics()
-                        .observe_triage("done", started.elapsed().as_secs_f64());
+                match outcome {
+                    Ok(next) => {
+                        self.triage
+                            .metrics()
+                            .observe_triage("done", started.elapsed().as_secs_f64());
+                        self.end(Ok(()), "done");
+                        next
+                    }
+                    Err(err) => {
+                        self.end(Err(err), "done");
+                        None
+                    }
                 }
-                self.end(outcome, "done");
             }
             Err(err) => {
                 let error = err.to_string();
@@ -134,6 +159,7 @@ impl Worker {
                         self.end(outcome, "dead");
                     }
                 }
+                None
             }
         }
     }
@@ -183,11 +209,18 @@ impl Worker {
 pub async fn drain(triage: &Arc<Triage>) -> usize {
     let worker = Worker::new(triage.clone(), format!("inline/{}", uuid::Uuid::now_v7()));
     let mut ran = 0;
-    while let Ok(Some(job)) = worker.claim().await {
-        worker.process(job).await;
+    let mut next = None;
+    loop {
+        let job = match next.take() {
+            Some(job) => job,
+            None => match worker.claim().await {
+                Ok(Some(job)) => job,
+                _ => return ran,
+            },
+        };
+        next = worker.process(job).await;
         ran += 1;
     }
-    ran
 }
 
 fn lease_delta(d: Duration) -> chrono::TimeDelta {
