@@ -19,6 +19,16 @@ const POLL: Duration = Duration::from_secs(1);
 /// renewed meanwhile, so without a bound a stuck attempt would hold its job for ever.
 const ATTEMPT_DEADLINE: Duration = Duration::from_secs(600);
 
+/// What a worker does after a job.
+pub enum Then {
+    /// Work on this job, claimed with the last one's completion.
+    Next(TriageJob),
+    /// The completion found nothing ready: wait to be woken.
+    Wait,
+    /// Claim the next job now.
+    Claim,
+}
+
 pub struct Worker {
     triage: Arc<Triage>,
     owner: String,
@@ -42,7 +52,8 @@ impl Worker {
         // The job claimed together with the last completion, if any.
         let mut next: Option<TriageJob> = None;
         loop {
-            // Registered before the claim, so a job queued during it still wakes this worker.
+            // Registered before the claim and kept through the job, so a job queued meanwhile
+            // still wakes this worker.
             let woken = worker.triage.woken();
             tokio::pin!(woken);
             woken.as_mut().enable();
@@ -57,13 +68,20 @@ impl Worker {
                     let id = job.id;
                     let this = worker.clone();
                     match tokio::spawn(async move { this.process(job).await }).await {
-                        Ok(claimed_next) => next = claimed_next,
+                        Ok(Then::Next(job)) => {
+                            next = Some(job);
+                            continue;
+                        }
+                        Ok(Then::Claim) => continue,
+                        // The completion found the queue empty: wait, rather than spend a
+                        // write on asking again at once.
+                        Ok(Then::Wait) => {}
                         Err(err) => {
                             tracing::error!(job.id = %id, error = %err, "triage job panicked");
                             worker.triage.metrics().job_outcome("panicked");
+                            continue;
                         }
                     }
-                    continue;
                 }
                 Ok(None) => {}
                 Err(err) => tracing::warn!(error = %err, "cannot claim a triage job"),
@@ -86,7 +104,7 @@ impl Worker {
     /// Runs one claimed job to its end; never returns an error, since every outcome is stored.
     /// A completed job's transaction also claims the next ready job, returned here.
     #[tracing::instrument(skip_all, fields(job.id = %job.id, ticket.id = %job.ticket_id, attempt = job.attempts))]
-    pub async fn process(&self, job: TriageJob) -> Option<TriageJob> {
+    pub async fn process(&self, job: TriageJob) -> Then {
         let actor = Actor::system("triage");
         let store = self.triage.store().clone();
         if job.exhausted() {
@@ -99,7 +117,7 @@ impl Worker {
                 self.triage.metrics().observe_failed_triage();
             }
             self.end(outcome, "dead");
-            return None;
+            return Then::Claim;
         }
         let started = std::time::Instant::now();
         let work = tokio::time::timeout(ATTEMPT_DEADLINE, self.triage.compute(&job));
@@ -110,7 +128,7 @@ impl Worker {
             lost = self.keep_lease(&job) => {
                 tracing::warn!(reason = %lost, "lease lost mid-job; another worker has it now");
                 self.triage.metrics().job_outcome("lease_lost");
-                return None;
+                return Then::Claim;
             }
         };
         match result {
@@ -132,11 +150,11 @@ impl Worker {
                             .metrics()
                             .observe_triage("done", started.elapsed().as_secs_f64());
                         self.end(Ok(()), "done");
-                        next
+                        next.map_or(Then::Wait, Then::Next)
                     }
                     Err(err) => {
                         self.end(Err(err), "done");
-                        None
+                        Then::Claim
                     }
                 }
             }
@@ -159,7 +177,7 @@ impl Worker {
                         self.end(outcome, "dead");
                     }
                 }
-                None
+                Then::Claim
             }
         }
     }
@@ -218,7 +236,10 @@ pub async fn drain(triage: &Arc<Triage>) -> usize {
                 _ => return ran,
             },
         };
-        next = worker.process(job).await;
+        next = match worker.process(job).await {
+            Then::Next(job) => Some(job),
+            Then::Wait | Then::Claim => None,
+        };
         ran += 1;
     }
 }
