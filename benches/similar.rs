@@ -258,7 +258,7 @@ async fn triage_end_to_end(runs: usize) {
         // The whole durable path: queue the job, claim it, propose, fill the suggestion in.
         let started = Instant::now();
         let pending = triage
-            .request(ticket.id, &Actor::cli())
+            .request(ticket.id, ticket.tenant_id, &Actor::cli())
             .await
             .expect("queued");
         assert_eq!(triagegate::triage::worker::drain(&triage).await, 1);

@@ -171,7 +171,7 @@ async fn a_job_is_claimed_once_and_its_suggestion_filled_in_once(backend: Backen
     let result = result_for(&job);
     let actor = Actor::system("triage");
     store
-        .complete_job(&job, "w1", &result, &actor)
+        .complete_and_claim(&job, "w1", &result, &actor, at(0), at(30))
         .await
         .expect("completed");
     let stored = store.suggestion(job.suggestion_id).await.expect("stored");
@@ -183,7 +183,7 @@ async fn a_job_is_claimed_once_and_its_suggestion_filled_in_once(backend: Backen
     );
     // Never filled in twice, not even by the same worker.
     let err = store
-        .complete_job(&job, "w1", &result, &actor)
+        .complete_and_claim(&job, "w1", &result, &actor, at(0), at(30))
         .await
         .expect_err("done already");
     assert!(matches!(err, store::Error::LeaseLost(_)), "{err:?}");
@@ -215,12 +215,19 @@ async fn a_job_whose_lease_ran_out_is_taken_over(backend: Backend) {
     // The first worker comes back late: its result is refused, the second's stands.
     let actor = Actor::system("triage");
     let err = store
-        .complete_job(&first, "dead-worker", &result_for(&first), &actor)
+        .complete_and_claim(
+            &first,
+            "dead-worker",
+            &result_for(&first),
+            &actor,
+            at(40),
+            at(70),
+        )
         .await
         .expect_err("lease lost");
     assert!(matches!(err, store::Error::LeaseLost(_)), "{err:?}");
     store
-        .complete_job(&second, "w2", &result_for(&second), &actor)
+        .complete_and_claim(&second, "w2", &result_for(&second), &actor, at(40), at(70))
         .await
         .expect("completed");
     assert_eq!(db.count("suggestion where status = 'done'").await, 1);

@@ -186,7 +186,9 @@ async fn triage_open_tickets(store: Arc<dyn Store>, triage: Arc<crate::triage::T
             .suggestions_for(ticket.id)
             .await
             .is_ok_and(|s| s.is_empty())
-            && let Err(err) = triage.request(ticket.id, &Actor::system("demo")).await
+            && let Err(err) = triage
+                .request(ticket.id, ticket.tenant_id, &Actor::system("demo"))
+                .await
         {
             tracing::warn!(ticket.id = %ticket.id, error = %err, "cannot queue the demo ticket's triage");
         }

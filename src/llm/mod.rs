@@ -27,6 +27,7 @@ mod triager;
 mod usage;
 mod validate;
 
+pub use citations::{LineRange, parse_citation};
 pub use error::LlmSetupError;
 pub use input::{SimilarCase, TriageInput};
 pub use prompts::{PromptError, PromptId};

@@ -193,12 +193,9 @@ macro_rules! impl_decision_store {
                 &self,
                 id: $crate::domain::suggestion::SuggestionId,
             ) -> Result<$crate::domain::suggestion::Suggestion, $crate::store::Error> {
-                let row: Option<$crate::store::rows::SuggestionRow> = sqlx::query_as(
-                    "select suggestion_id, ticket_id, tenant_id, status, proposer, \
-                     inputs_digest, fields, inputs, error, llm, created_at from suggestion \
-                     where suggestion_id = $1",
-                )
-                .bind(id.0)
+                let row: Option<$crate::store::rows::SuggestionRow> =
+                    sqlx::query_as($crate::store::sql::SUGGESTION_BY_ID)
+                        .bind(id.0)
                 .fetch_optional(self.pool())
                 .await?;
                 row.ok_or_else(|| $crate::store::Error::NotFound {

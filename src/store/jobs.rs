@@ -37,17 +37,10 @@ pub trait JobStore: Send + Sync {
         owner: &str,
         lease_until: DateTime<Utc>,
     ) -> Result<bool, Error>;
-    /// Marks the job done and fills its pending suggestion in, once. `LeaseLost` when another
-    /// worker holds the job now (its result wins; this one is dropped).
-    async fn complete_job(
-        &self,
-        job: &TriageJob,
-        owner: &str,
-        suggestion: &Suggestion,
-        actor: &Actor,
-    ) -> Result<(), Error>;
-    /// `complete_job`, then claims the next ready job in the same transaction: a busy worker
-    /// takes one write per job instead of two, which SQLite's single writer feels.
+    /// Marks the job done and fills its pending suggestion in, once, then claims the next ready
+    /// job in the same transaction: a busy worker takes one write per job instead of two, which
+    /// SQLite's single writer feels. `LeaseLost` when another worker holds the job now (its
+    /// result wins; this one is dropped).
     async fn complete_and_claim(
         &self,
         job: &TriageJob,
@@ -251,22 +244,7 @@ macro_rules! impl_job_store {
                 job: &$crate::domain::job::NewTriageJob,
             ) -> Result<$crate::domain::suggestion::Suggestion, $crate::store::Error> {
                 let pending = job.pending_suggestion();
-                sqlx::query(
-                    "insert into suggestion (suggestion_id, ticket_id, tenant_id, status, proposer, \
-                     inputs_digest, fields, inputs, error, llm, created_at) \
-                     values ($1, $2, $3, $4, $5, $6, $7, $8, null, null, $9)",
-                )
-                .bind(pending.id.0)
-                .bind(pending.ticket_id.0)
-                .bind(pending.tenant_id.0)
-                .bind(pending.status.as_str())
-                .bind(&pending.proposer)
-                .bind(&pending.inputs_digest)
-                .bind($crate::store::jobs::json_text(&pending.fields)?)
-                .bind($crate::store::jobs::json_text(&pending.inputs)?)
-                .bind(pending.created_at)
-                .execute(&mut **tx)
-                .await?;
+                Self::insert_suggestion_in(tx, &pending).await?;
                 sqlx::query(
                     "insert into triage_job (job_id, suggestion_id, ticket_id, tenant_id, reason, \
                      requested_by, status, attempts, max_attempts, run_after_ms, created_at, \
@@ -284,6 +262,57 @@ macro_rules! impl_job_store {
                 .execute(&mut **tx)
                 .await?;
                 Ok(pending)
+            }
+
+            /// Inserts a suggestion row in `tx`; the caller audits it.
+            async fn insert_suggestion_in(
+                tx: &mut sqlx::Transaction<'static, $db>,
+                suggestion: &$crate::domain::suggestion::Suggestion,
+            ) -> Result<(), $crate::store::Error> {
+                let llm = suggestion
+                    .llm
+                    .as_ref()
+                    .map($crate::store::jobs::json_text)
+                    .transpose()?;
+                sqlx::query(
+                    "insert into suggestion (suggestion_id, ticket_id, tenant_id, status, proposer, \
+                     inputs_digest, fields, inputs, error, llm, created_at) \
+                     values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                )
+                .bind(suggestion.id.0)
+                .bind(suggestion.ticket_id.0)
+                .bind(suggestion.tenant_id.0)
+                .bind(suggestion.status.as_str())
+                .bind(&suggestion.proposer)
+                .bind(&suggestion.inputs_digest)
+                .bind($crate::store::jobs::json_text(&suggestion.fields)?)
+                .bind($crate::store::jobs::json_text(&suggestion.inputs)?)
+                .bind(suggestion.error.as_deref())
+                .bind(llm)
+                .bind(suggestion.created_at)
+                .execute(&mut **tx)
+                .await?;
+                Ok(())
+            }
+
+            /// Marks the job done and fills its suggestion in, in `tx`; `LeaseLost` if not held.
+            async fn complete_in(
+                tx: &mut sqlx::Transaction<'static, $db>,
+                job: &$crate::domain::job::TriageJob,
+                owner: &str,
+                suggestion: &$crate::domain::suggestion::Suggestion,
+                actor: &$crate::domain::Actor,
+            ) -> Result<(), $crate::store::Error> {
+                Self::release_job_in(
+                    tx,
+                    job,
+                    owner,
+                    $crate::domain::job::JobStatus::Done,
+                    None,
+                    $crate::domain::job::epoch_ms(job.run_after),
+                )
+                .await?;
+                Self::finish_suggestion_in(tx, job, suggestion, actor).await
             }
 
             /// Ends the running job held by `owner` with `status`; `LeaseLost` if not held.
@@ -414,29 +443,6 @@ macro_rules! impl_job_store {
             }
 
             #[tracing::instrument(skip_all, fields(job.id = %job.id))]
-            async fn complete_job(
-                &self,
-                job: &$crate::domain::job::TriageJob,
-                owner: &str,
-                suggestion: &$crate::domain::suggestion::Suggestion,
-                actor: &$crate::domain::Actor,
-            ) -> Result<(), $crate::store::Error> {
-                let (_writer, mut tx) = self.begin_write().await?;
-                Self::release_job_in(
-                    &mut tx,
-                    job,
-                    owner,
-                    $crate::domain::job::JobStatus::Done,
-                    None,
-                    $crate::domain::job::epoch_ms(job.run_after),
-                )
-                .await?;
-                Self::finish_suggestion_in(&mut tx, job, suggestion, actor).await?;
-                tx.commit().await?;
-                Ok(())
-            }
-
-            #[tracing::instrument(skip_all, fields(job.id = %job.id))]
             async fn complete_and_claim(
                 &self,
                 job: &$crate::domain::job::TriageJob,
@@ -447,16 +453,7 @@ macro_rules! impl_job_store {
                 lease_until: chrono::DateTime<chrono::Utc>,
             ) -> Result<Option<$crate::domain::job::TriageJob>, $crate::store::Error> {
                 let (_writer, mut tx) = self.begin_write().await?;
-                Self::release_job_in(
-                    &mut tx,
-                    job,
-                    owner,
-                    $crate::domain::job::JobStatus::Done,
-                    None,
-                    $crate::domain::job::epoch_ms(job.run_after),
-                )
-                .await?;
-                Self::finish_suggestion_in(&mut tx, job, suggestion, actor).await?;
+                Self::complete_in(&mut tx, job, owner, suggestion, actor).await?;
                 let next: Option<$crate::store::jobs::JobRow> = sqlx::query_as(Self::CLAIM_SQL)
                     .bind(owner)
                     .bind($crate::domain::job::epoch_ms(lease_until))
@@ -536,12 +533,9 @@ macro_rules! impl_job_store {
                     }),
                 );
                 Self::append_audit(&mut tx, event).await?;
-                let pending: Option<$crate::store::rows::SuggestionRow> = sqlx::query_as(
-                    "select suggestion_id, ticket_id, tenant_id, status, proposer, \
-                     inputs_digest, fields, inputs, error, llm, created_at from suggestion \
-                     where suggestion_id = $1",
-                )
-                .bind(job.suggestion_id.0)
+                let pending: Option<$crate::store::rows::SuggestionRow> =
+                    sqlx::query_as($crate::store::sql::SUGGESTION_BY_ID)
+                        .bind(job.suggestion_id.0)
                 .fetch_optional(&mut *tx)
                 .await?;
                 let mut failed: $crate::domain::suggestion::Suggestion = pending

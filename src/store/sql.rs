@@ -65,9 +65,21 @@ pub(super) const CASE_BY_ID: &str = concat!(
 pub(super) const CASE_BY_EXTERNAL_ID: &str =
     concat!(case_columns!(), "where tenant_id = $1 and external_id = $2");
 
-pub(super) const SUGGESTIONS_FOR: &str = "select suggestion_id, ticket_id, tenant_id, status, \
-    proposer, inputs_digest, fields, inputs, error, llm, created_at from suggestion \
-    where ticket_id = $1 order by created_at desc, suggestion_id desc";
+/// The columns of a suggestion row (`SuggestionRow`).
+macro_rules! suggestion_columns {
+    () => {
+        "select suggestion_id, ticket_id, tenant_id, status, proposer, inputs_digest, fields, \
+         inputs, error, llm, created_at from suggestion "
+    };
+}
+
+pub(super) const SUGGESTIONS_FOR: &str = concat!(
+    suggestion_columns!(),
+    "where ticket_id = $1 order by created_at desc, suggestion_id desc"
+);
+
+pub(super) const SUGGESTION_BY_ID: &str =
+    concat!(suggestion_columns!(), "where suggestion_id = $1");
 
 pub(super) const AUDIT_FOR_ENTITY: &str = "select seq, event_id, tenant_id, actor, action, \
     entity_type, entity_id, payload, created_at, prev_hash, hash from audit_event \
@@ -390,34 +402,8 @@ macro_rules! impl_sql_store {
                 suggestion: &$crate::domain::suggestion::Suggestion,
                 actor: &$crate::domain::Actor,
             ) -> Result<(), $crate::store::Error> {
-                let fields = serde_json::to_string(&suggestion.fields)
-                    .map_err(|e| $crate::store::Error::Corrupt(e.to_string()))?;
-                let inputs = serde_json::to_string(&suggestion.inputs)
-                    .map_err(|e| $crate::store::Error::Corrupt(e.to_string()))?;
-                let llm = suggestion
-                    .llm
-                    .as_ref()
-                    .map($crate::store::jobs::json_text)
-                    .transpose()?;
                 let (_writer, mut tx) = self.begin_write().await?;
-                sqlx::query(
-                    "insert into suggestion (suggestion_id, ticket_id, tenant_id, status, proposer, \
-                     inputs_digest, fields, inputs, error, llm, created_at) \
-                     values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-                )
-                .bind(suggestion.id.0)
-                .bind(suggestion.ticket_id.0)
-                .bind(suggestion.tenant_id.0)
-                .bind(suggestion.status.as_str())
-                .bind(&suggestion.proposer)
-                .bind(&suggestion.inputs_digest)
-                .bind(&fields)
-                .bind(&inputs)
-                .bind(suggestion.error.as_deref())
-                .bind(llm)
-                .bind(suggestion.created_at)
-                .execute(&mut *tx)
-                .await?;
+                Self::insert_suggestion_in(&mut tx, suggestion).await?;
                 let event = $crate::store::jobs::suggestion_event(suggestion, actor);
                 Self::append_audit(&mut tx, event).await?;
                 tx.commit().await?;

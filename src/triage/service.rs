@@ -351,11 +351,15 @@ impl Triage {
 
     /// Queues a triage of the ticket (its pending suggestion and job in one transaction) and
     /// wakes a worker; the ticket itself is never changed by triage.
-    pub async fn request(&self, id: TicketId, actor: &Actor) -> Result<Suggestion, TriageError> {
-        let detail = self.store.ticket(id).await?;
+    pub async fn request(
+        &self,
+        id: TicketId,
+        tenant: TenantId,
+        actor: &Actor,
+    ) -> Result<Suggestion, TriageError> {
         let job = crate::domain::job::NewTriageJob::new(
             id,
-            detail.ticket.tenant_id,
+            tenant,
             crate::domain::job::JobReason::Requested,
             actor.as_str(),
             self.config.triage.job_attempts,

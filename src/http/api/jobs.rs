@@ -110,7 +110,7 @@ async fn retry(
     }
     let pending = state
         .triage
-        .request(job.ticket_id, &Actor::user(&caller.name))
+        .request(job.ticket_id, job.tenant_id, &Actor::user(&caller.name))
         .await
         .map_err(super::triage::triage_error)?;
     Ok((StatusCode::ACCEPTED, Json(SuggestionView::from(pending))))

@@ -170,7 +170,11 @@ async fn triage(
     let detail = load_visible_ticket(&state, &caller, &id).await?;
     let pending = state
         .triage
-        .request(detail.ticket.id, &Actor::user(&caller.name))
+        .request(
+            detail.ticket.id,
+            detail.ticket.tenant_id,
+            &Actor::user(&caller.name),
+        )
         .await
         .map_err(triage_error)?;
     let suggestion = state

@@ -80,20 +80,13 @@ impl ModelView {
     }
 }
 
-/// `L12` or `L12–L40` (also with `-`) as a link to those lines, at most `max_lines` of them.
+/// A citation (`L12`, `L12–L40`) as a link to those lines, at most `max_lines` of them.
 fn lines_href(ticket_id: &str, attachment: &str, citation: &str, max_lines: u64) -> Option<String> {
-    let number = |s: &str| s.trim().strip_prefix('L')?.parse::<u64>().ok();
-    let (from, to) = match citation.split_once(['–', '—', '-']) {
-        Some((a, b)) => (number(a)?, number(b)?),
-        None => {
-            let n = number(citation)?;
-            (n, n)
-        }
-    };
-    if from == 0 || to < from {
-        return None;
-    }
-    let to = to.min(from.saturating_add(max_lines.saturating_sub(1)));
+    let range = crate::llm::parse_citation(citation).filter(|r| r.start > 0)?;
+    let from = range.start;
+    let to = range
+        .end
+        .min(from.saturating_add(max_lines.saturating_sub(1)));
     Some(format!(
         "/tickets/{ticket_id}/attachments/{attachment}/lines?from={from}&to={to}&mark={from}"
     ))

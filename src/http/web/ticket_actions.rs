@@ -60,7 +60,11 @@ pub async fn triage(
     let detail = load_visible_ticket(&state, &web.user, &id).await?;
     let pending = state
         .triage
-        .request(detail.ticket.id, &Actor::user(&web.user.name))
+        .request(
+            detail.ticket.id,
+            detail.ticket.tenant_id,
+            &Actor::user(&web.user.name),
+        )
         .await
         .map_err(crate::http::api::triage::triage_error)?;
     let suggestion = state
