@@ -9,7 +9,7 @@ use std::sync::Arc;
 use chrono::TimeDelta;
 use support::{Backend, TestDb, test_config};
 use triagegate::domain::Actor;
-use triagegate::domain::job::{JobReason, JobStatus, NewTriageJob, TriageJob};
+use triagegate::domain::job::{JobReason, JobStatus, Lease, NewTriageJob, TriageJob};
 use triagegate::domain::suggestion::{Field, FieldProposal, Suggestion, SuggestionStatus};
 use triagegate::domain::tenant::{NewTenant, Tenant, TenantSlug};
 use triagegate::domain::ticket::{AttachmentLimits, NewTicket, TicketDraft};
@@ -24,6 +24,9 @@ on_both_backends!(
     concurrent_workers_never_claim_the_same_job,
     completing_a_job_claims_the_next_in_the_same_write,
     orphaned_jobs_resume_at_start_only_where_one_process_owns_the_store,
+    a_job_queued_under_a_lease_needs_no_claim,
+    jobs_are_claimed_oldest_first_from_either_way_in,
+    a_ticket_created_while_a_worker_waits_is_handed_to_it,
 );
 
 async fn open(backend: Backend) -> (TestDb, Arc<dyn Store>, Tenant) {
@@ -368,4 +371,141 @@ async fn completing_a_job_claims_the_next_in_the_same_write(backend: Backend) {
         .expect_err("done already");
     assert!(matches!(err, store::Error::LeaseLost(_)), "{err:?}");
     chain_ok(store.as_ref()).await;
+}
+
+async fn a_job_queued_under_a_lease_needs_no_claim(backend: Backend) {
+    let (db, store, tenant) = open(backend).await;
+    let draft = TicketDraft {
+        title: "Handed over".into(),
+        ..TicketDraft::default()
+    };
+    let limits = AttachmentLimits {
+        max_attachment: 1 << 20,
+        max_total: 1 << 20,
+    };
+    let mut new = NewTicket::from_draft(&tenant, draft, limits)
+        .expect("ticket")
+        .with_triage("system:triage", 3, "test/1".into());
+    if let Some(job) = new.triage.as_mut() {
+        job.lease = Some(Lease {
+            owner: "w1".into(),
+            until: at(30),
+        });
+    }
+    store
+        .create_ticket(&new, &Actor::cli())
+        .await
+        .expect("created");
+    let queued = new.triage.as_ref().expect("job");
+    let job = queued.leased().expect("leased");
+    let stored = store.job(job.id).await.expect("stored");
+    assert_eq!(stored.status, JobStatus::Running);
+    assert_eq!(stored.attempts, 1);
+    assert_eq!(stored.lease_owner.as_deref(), Some("w1"));
+    assert_eq!(
+        stored.lease_until.map(|t| t.timestamp_millis()),
+        job.lease_until.map(|t| t.timestamp_millis())
+    );
+    assert!(
+        claim(store.as_ref(), "w2", 0, 30).await.is_none(),
+        "held by its worker from the start"
+    );
+    let events = store
+        .audit_events_for("ticket", &new.id.to_string())
+        .await
+        .expect("events");
+    let payload: serde_json::Value = serde_json::from_str(&events[0].payload).expect("json");
+    assert_eq!(payload["triage_job"]["leased_to"], "w1");
+    // Its worker completes it with no claim of its own.
+    let actor = Actor::system("triage");
+    store
+        .complete_and_claim(&job, "w1", &result_for(&job), &actor, at(0), at(30))
+        .await
+        .expect("completed");
+    assert_eq!(db.count("suggestion where status = 'done'").await, 1);
+    assert_eq!(store.job(job.id).await.expect("job").attempts, 1);
+
+    // One whose worker vanished before it began is taken over once the lease runs out.
+    let lost = queued_ticket(store.as_ref(), &tenant, "Lost with its process").await;
+    let lost_job = lost.triage.as_ref().expect("job");
+    let taken = claim(store.as_ref(), "w3", 0, 30).await.expect("claimed");
+    assert_eq!(taken.id, lost_job.id);
+    store
+        .complete_and_claim(&taken, "w3", &result_for(&taken), &actor, at(0), at(30))
+        .await
+        .expect("completed");
+    chain_ok(store.as_ref()).await;
+}
+
+/// Through the running service: a ticket filed while the worker waits is stored already leased
+/// to it and triaged with one attempt; its `ticket.created` event names the worker.
+async fn a_ticket_created_while_a_worker_waits_is_handed_to_it(backend: Backend) {
+    let app = support::spawn_app_with(backend, &[("TRIAGEGATE_TRIAGE__ON_CREATE", "true")]).await;
+    for round in 0..3 {
+        // The worker goes back to waiting once it has finished the last ticket.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while app.triage.idle_workers() == 0 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the worker never waited"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+        let id = app
+            .ticket_with_log(&format!("Handed over {round}"), "VPN drops", None)
+            .await;
+        let events = app
+            .store
+            .audit_events_for("ticket", &id)
+            .await
+            .expect("events");
+        let payload: serde_json::Value = serde_json::from_str(&events[0].payload).expect("json");
+        let owner = payload["triage_job"]["leased_to"]
+            .as_str()
+            .expect("leased to the waiting worker")
+            .to_string();
+        let ticket_id = triagegate::domain::ticket::TicketId(id.parse().expect("uuid"));
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        let job = loop {
+            let jobs = app.store.jobs_for_ticket(ticket_id).await.expect("jobs");
+            let job = jobs.into_iter().next().expect("a job");
+            if job.status == JobStatus::Done {
+                break job;
+            }
+            assert!(std::time::Instant::now() < deadline, "never done: {job:?}");
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        };
+        assert_eq!(job.attempts, 1, "one attempt, begun as it was queued");
+        assert!(owner.contains('/'), "a worker's name: {owner}");
+        let suggestions = app
+            .store
+            .suggestions_for(ticket_id)
+            .await
+            .expect("suggestions");
+        assert_eq!(suggestions.len(), 1);
+        assert_eq!(suggestions[0].status, SuggestionStatus::Done);
+    }
+}
+
+async fn jobs_are_claimed_oldest_first_from_either_way_in(backend: Backend) {
+    let (_db, store, tenant) = open(backend).await;
+    let mut queued = Vec::new();
+    for n in 0..3 {
+        let ticket = queued_ticket(store.as_ref(), &tenant, &format!("ticket {n}")).await;
+        queued.push(ticket.triage.expect("job").id);
+        // Distinct milliseconds, so the order is the queue's and not the tie-break's.
+        tokio::time::sleep(std::time::Duration::from_millis(3)).await;
+    }
+    // The oldest job's worker dies: once its lease runs out it comes first again, ahead of the
+    // younger jobs still queued.
+    let first = claim(store.as_ref(), "dead", 0, 30).await.expect("claimed");
+    assert_eq!(first.id, queued[0]);
+    let second = claim(store.as_ref(), "w1", 0, 120).await.expect("claimed");
+    assert_eq!(second.id, queued[1]);
+    let again = claim(store.as_ref(), "w2", 31, 30).await.expect("claimed");
+    assert_eq!(again.id, queued[0], "the expired lease, oldest");
+    assert_eq!(again.attempts, 2);
+    let third = claim(store.as_ref(), "w3", 31, 30).await.expect("claimed");
+    assert_eq!(third.id, queued[2]);
+    assert!(claim(store.as_ref(), "w4", 31, 30).await.is_none());
 }

@@ -97,6 +97,16 @@ pub struct NewTriageJob {
     /// The proposer named on the pending suggestion until the result replaces it.
     pub proposer: String,
     pub created_at: DateTime<Utc>,
+    /// Set when an idle worker of this process takes the job as it is queued: stored already
+    /// running under this lease, its first attempt needs no claim of its own.
+    pub lease: Option<Lease>,
+}
+
+/// Who holds a job, and until when unless renewed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Lease {
+    pub owner: String,
+    pub until: DateTime<Utc>,
 }
 
 impl NewTriageJob {
@@ -118,6 +128,37 @@ impl NewTriageJob {
             max_attempts: max_attempts.max(1),
             proposer,
             created_at: super::now(),
+            lease: None,
+        }
+    }
+
+    /// The job as stored when it was queued under a lease: running, its first attempt begun.
+    pub fn leased(&self) -> Option<TriageJob> {
+        let lease = self.lease.as_ref()?;
+        Some(TriageJob {
+            id: self.id,
+            suggestion_id: self.suggestion_id,
+            ticket_id: self.ticket_id,
+            tenant_id: self.tenant_id,
+            reason: self.reason,
+            requested_by: self.requested_by.clone(),
+            status: JobStatus::Running,
+            attempts: 1,
+            max_attempts: self.max_attempts,
+            run_after: self.created_at,
+            lease_owner: Some(lease.owner.clone()),
+            lease_until: Some(lease.until),
+            last_error: None,
+            created_at: self.created_at,
+            updated_at: self.created_at,
+        })
+    }
+
+    /// Status and attempts the row starts with.
+    pub fn initial_state(&self) -> (JobStatus, u32) {
+        match self.lease {
+            Some(_) => (JobStatus::Running, 1),
+            None => (JobStatus::Queued, 0),
         }
     }
 
@@ -264,6 +305,33 @@ mod tests {
         assert_eq!(pending.ticket_id, new.ticket_id);
         assert_eq!(pending.status, SuggestionStatus::Pending);
         assert!(pending.fields.is_empty());
+    }
+
+    #[test]
+    fn a_leased_job_starts_running_with_its_first_attempt() {
+        let mut new = NewTriageJob::new(
+            TicketId(Uuid::now_v7()),
+            TenantId(Uuid::now_v7()),
+            JobReason::Created,
+            "system:triage",
+            5,
+            "retrieval".into(),
+        );
+        assert_eq!(new.initial_state(), (JobStatus::Queued, 0));
+        assert_eq!(new.leased(), None);
+        let until = new.created_at + chrono::TimeDelta::seconds(30);
+        new.lease = Some(Lease {
+            owner: "p/0".into(),
+            until,
+        });
+        assert_eq!(new.initial_state(), (JobStatus::Running, 1));
+        let job = new.leased().expect("leased");
+        assert_eq!((job.id, job.suggestion_id), (new.id, new.suggestion_id));
+        assert_eq!(job.status, JobStatus::Running);
+        assert_eq!(job.attempts, 1);
+        assert_eq!(job.lease_owner.as_deref(), Some("p/0"));
+        assert_eq!(job.lease_until, Some(until));
+        assert!(!job.exhausted());
     }
 
     #[test]

@@ -187,6 +187,7 @@ pub(super) fn queued_payload(job: &crate::domain::job::NewTriageJob) -> serde_js
         "suggestion_id": job.suggestion_id,
         "reason": job.reason.as_str(),
         "max_attempts": job.max_attempts,
+        "leased_to": job.lease.as_ref().map(|l| l.owner.as_str()),
     })
 }
 
@@ -202,17 +203,26 @@ pub(super) fn lease_lost(job: &TriageJob) -> Error {
 macro_rules! impl_job_store {
     ($store:ident, $db:ty, $claim_lock:literal, $resume_at_start:literal) => {
         impl $store {
-            /// Claims the next ready job, or one whose lease ran out, oldest first.
+            /// Claims the next ready job, or one whose lease ran out, oldest first. Each way in
+            /// reads one row from its own index, in order (`0006_job_claim_indexes`): one OR
+            /// over both would sort every ready job on each claim.
             /// Binds: owner, lease_until_ms, updated_at, now_ms.
             const CLAIM_SQL: &'static str = concat!(
                 "update triage_job set status = 'running', attempts = attempts + 1, \
                  lease_owner = $1, lease_until_ms = $2, updated_at = $3 \
-                 where job_id = (select job_id from triage_job \
-                   where (status = 'queued' and run_after_ms <= $4) \
-                      or (status = 'running' and lease_until_ms < $4) \
-                   order by run_after_ms, job_id limit 1 ",
+                 where job_id = (select job_id from ( \
+                   select * from (select job_id, run_after_ms from triage_job \
+                     where status = 'queued' and run_after_ms <= $4 \
+                     order by run_after_ms, job_id limit 1 ",
                 $claim_lock,
-                ") returning job_id, suggestion_id, ticket_id, tenant_id, reason, \
+                ") ready union all \
+                   select * from (select job_id, run_after_ms from triage_job \
+                     where status = 'running' and lease_until_ms < $4 \
+                     order by lease_until_ms limit 1 ",
+                $claim_lock,
+                ") expired \
+                 ) next order by run_after_ms limit 1) \
+                 returning job_id, suggestion_id, ticket_id, tenant_id, reason, \
                  requested_by, status, attempts, max_attempts, run_after_ms, lease_owner, \
                  lease_until_ms, last_error, created_at, updated_at"
             );
@@ -245,10 +255,12 @@ macro_rules! impl_job_store {
             ) -> Result<$crate::domain::suggestion::Suggestion, $crate::store::Error> {
                 let pending = job.pending_suggestion();
                 Self::insert_suggestion_in(tx, &pending).await?;
+                let (status, attempts) = job.initial_state();
                 sqlx::query(
                     "insert into triage_job (job_id, suggestion_id, ticket_id, tenant_id, reason, \
-                     requested_by, status, attempts, max_attempts, run_after_ms, created_at, \
-                     updated_at) values ($1, $2, $3, $4, $5, $6, 'queued', 0, $7, $8, $9, $9)",
+                     requested_by, status, attempts, max_attempts, run_after_ms, lease_owner, \
+                     lease_until_ms, created_at, updated_at) \
+                     values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13)",
                 )
                 .bind(job.id.0)
                 .bind(job.suggestion_id.0)
@@ -256,8 +268,12 @@ macro_rules! impl_job_store {
                 .bind(job.tenant_id.0)
                 .bind(job.reason.as_str())
                 .bind(&job.requested_by)
+                .bind(status.as_str())
+                .bind(i64::from(attempts))
                 .bind(i64::from(job.max_attempts))
                 .bind($crate::domain::job::epoch_ms(job.created_at))
+                .bind(job.lease.as_ref().map(|l| l.owner.as_str()))
+                .bind(job.lease.as_ref().map(|l| $crate::domain::job::epoch_ms(l.until)))
                 .bind(job.created_at)
                 .execute(&mut **tx)
                 .await?;

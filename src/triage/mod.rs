@@ -6,6 +6,7 @@
 pub mod calibration;
 pub mod combine;
 pub mod eval_metrics;
+pub mod handoff;
 pub mod llm_input;
 pub mod models;
 pub mod proposer;

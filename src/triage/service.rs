@@ -72,6 +72,8 @@ pub struct Triage {
     wake: tokio::sync::Notify,
     /// Wakes whoever waits for a suggestion when a worker here finished one.
     finished: tokio::sync::Notify,
+    /// This process's idle workers, which take a job as it is queued.
+    handoffs: super::handoff::Handoffs,
 }
 
 impl Triage {
@@ -95,6 +97,7 @@ impl Triage {
             llm,
             wake: tokio::sync::Notify::new(),
             finished: tokio::sync::Notify::new(),
+            handoffs: super::handoff::Handoffs::default(),
         }
     }
 
@@ -350,14 +353,14 @@ impl Triage {
     }
 
     /// Queues a triage of the ticket (its pending suggestion and job in one transaction) and
-    /// wakes a worker; the ticket itself is never changed by triage.
+    /// hands it to a worker; the ticket itself is never changed by triage.
     pub async fn request(
         &self,
         id: TicketId,
         tenant: TenantId,
         actor: &Actor,
     ) -> Result<Suggestion, TriageError> {
-        let job = crate::domain::job::NewTriageJob::new(
+        let mut job = crate::domain::job::NewTriageJob::new(
             id,
             tenant,
             crate::domain::job::JobReason::Requested,
@@ -365,9 +368,42 @@ impl Triage {
             self.config.triage.job_attempts,
             self.proposer(),
         );
+        let worker = self.assign(&mut job);
         let pending = self.store.enqueue_triage(&job, actor).await?;
-        self.wake_workers();
+        self.dispatch(&job, worker);
         Ok(pending)
+    }
+
+    /// Takes an idle worker of this process for a job about to be queued, leasing the job to
+    /// it; pass the result to `dispatch` once the job is stored.
+    pub fn assign(
+        &self,
+        job: &mut crate::domain::job::NewTriageJob,
+    ) -> Option<super::handoff::Reserved> {
+        self.handoffs.reserve(job, self.config.triage.lease)
+    }
+
+    /// After the job was stored: hands it to the worker `assign` took, or else wakes the
+    /// workers to claim it.
+    pub fn dispatch(
+        &self,
+        job: &crate::domain::job::NewTriageJob,
+        worker: Option<super::handoff::Reserved>,
+    ) {
+        match (worker, job.leased()) {
+            (Some(worker), Some(leased)) => worker.hand(leased),
+            _ => self.wake_workers(),
+        }
+    }
+
+    /// This process's workers waiting for a job now.
+    pub fn idle_workers(&self) -> usize {
+        self.handoffs.idle()
+    }
+
+    /// Registers a worker of this process for jobs handed over as they are queued.
+    pub(super) fn inbox(&self, owner: &str) -> super::handoff::Inbox {
+        self.handoffs.register(owner)
     }
 
     /// Tells this process's workers that a job is waiting.

@@ -3,6 +3,7 @@
 //! (crash, kill) leaves the job running under a lease that runs out, and the next claim takes
 //! it over; on SQLite, a restart queues such jobs again at once.
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -11,6 +12,7 @@ use crate::domain::job::{Retry, TriageJob};
 use crate::store::Error as StoreError;
 
 use super::Triage;
+use super::handoff::Inbox;
 
 /// How often an idle worker looks for jobs it was not woken for: retries whose backoff ended,
 /// expired leases, jobs queued by another process.
@@ -46,20 +48,26 @@ impl Worker {
         }
     }
 
-    /// Works until the task is dropped.
-    pub async fn run(self) {
+    /// Works until the task is dropped, on jobs handed to `inbox` as they are queued here and
+    /// on jobs it claims from the store.
+    pub async fn run(self, mut inbox: Inbox) {
         let worker = Arc::new(self);
-        // The job claimed together with the last completion, if any.
-        let mut next: Option<TriageJob> = None;
+        // Jobs already held: claimed together with a completion, or handed over while this
+        // worker was between jobs. Each job adds at most one, so it stays short.
+        let mut held: VecDeque<TriageJob> = VecDeque::new();
         loop {
             // Registered before the claim and kept through the job, so a job queued meanwhile
             // still wakes this worker.
             let woken = worker.triage.woken();
             tokio::pin!(woken);
             woken.as_mut().enable();
-            let claimed = match next.take() {
-                Some(job) => Ok(Some(job)),
-                None => worker.claim().await,
+            // A job handed over goes first: its lease has been running since it was queued.
+            let claimed = match inbox.try_take() {
+                Some(job) => Ok(worker.fresh(job).await),
+                None => match held.pop_front() {
+                    Some(job) => Ok(Some(job)),
+                    None => worker.claim().await,
+                },
             };
             match claimed {
                 Ok(Some(job)) => {
@@ -69,7 +77,7 @@ impl Worker {
                     let this = worker.clone();
                     match tokio::spawn(async move { this.process(job).await }).await {
                         Ok(Then::Next(job)) => {
-                            next = Some(job);
+                            held.push_back(job);
                             continue;
                         }
                         Ok(Then::Claim) => continue,
@@ -86,9 +94,45 @@ impl Worker {
                 Ok(None) => {}
                 Err(err) => tracing::warn!(error = %err, "cannot claim a triage job"),
             }
+            if !held.is_empty() {
+                continue;
+            }
+            inbox.set_idle();
             tokio::select! {
                 () = &mut woken => {}
                 () = tokio::time::sleep(POLL) => {}
+                job = inbox.take() => held.extend(worker.fresh(job).await),
+            }
+            inbox.set_busy();
+        }
+    }
+
+    /// A job handed over, if it is still this worker's: its lease began when it was queued,
+    /// so one that waited a third of it is renewed first, and one taken over meanwhile (this
+    /// worker was slow to come back) is left to its new holder.
+    async fn fresh(&self, job: TriageJob) -> Option<TriageJob> {
+        let now = crate::domain::now();
+        let left = job
+            .lease_until
+            .map_or(chrono::TimeDelta::zero(), |until| until - now);
+        if left > lease_delta(self.lease * 2 / 3) {
+            return Some(job);
+        }
+        match self
+            .triage
+            .store()
+            .renew_lease(job.id, &self.owner, now + lease_delta(self.lease))
+            .await
+        {
+            Ok(true) => Some(job),
+            Ok(false) => {
+                tracing::info!(job.id = %job.id, "a job handed over was taken over before it began");
+                None
+            }
+            Err(err) => {
+                // Its lease runs out and it is claimed again: nothing is lost.
+                tracing::warn!(job.id = %job.id, error = %err, "cannot renew a job handed over");
+                None
             }
         }
     }
@@ -222,28 +266,6 @@ impl Worker {
     }
 }
 
-/// Runs every job that is ready now, in this task, and returns how many ran: for benches and
-/// tools that triage without a running service.
-pub async fn drain(triage: &Arc<Triage>) -> usize {
-    let worker = Worker::new(triage.clone(), format!("inline/{}", uuid::Uuid::now_v7()));
-    let mut ran = 0;
-    let mut next = None;
-    loop {
-        let job = match next.take() {
-            Some(job) => job,
-            None => match worker.claim().await {
-                Ok(Some(job)) => job,
-                _ => return ran,
-            },
-        };
-        next = match worker.process(job).await {
-            Then::Next(job) => Some(job),
-            Then::Wait | Then::Claim => None,
-        };
-        ran += 1;
-    }
-}
-
 fn lease_delta(d: Duration) -> chrono::TimeDelta {
     chrono::TimeDelta::from_std(d).unwrap_or(chrono::TimeDelta::seconds(30))
 }
@@ -267,7 +289,9 @@ pub async fn start(triage: Arc<Triage>) {
     };
     let process = uuid::Uuid::now_v7();
     for n in 0..count {
-        let worker = Worker::new(triage.clone(), format!("{process}/{n}"));
-        tokio::spawn(worker.run());
+        let owner = format!("{process}/{n}");
+        let inbox = triage.inbox(&owner);
+        let worker = Worker::new(triage.clone(), owner);
+        tokio::spawn(worker.run(inbox));
     }
 }

@@ -55,12 +55,13 @@ async fn create(
             state.triage.proposer(),
         );
     }
+    let worker = new.triage.as_mut().and_then(|job| state.triage.assign(job));
     let detail = state
         .store
         .create_ticket(&new, &Actor::user(&caller.name))
         .await?;
-    if new.triage.is_some() {
-        state.triage.wake_workers();
+    if let Some(job) = &new.triage {
+        state.triage.dispatch(job, worker);
     }
     let location = format!("/api/v1/tickets/{}", detail.ticket.id);
     let mut response = (StatusCode::CREATED, Json(TicketView::detail(detail))).into_response();
