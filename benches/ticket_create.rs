@@ -49,6 +49,7 @@ struct Outcome {
     p50: Duration,
     p99: Duration,
     failures: usize,
+    triaged: i64,
 }
 
 async fn run(backend: Backend, tickets: usize, concurrency: usize) -> Outcome {
@@ -106,6 +107,7 @@ async fn run(backend: Backend, tickets: usize, concurrency: usize) -> Outcome {
         .collect()
         .await;
     let elapsed = started.elapsed();
+    let triaged = db.count("suggestion where status = 'done'").await;
     let failures = results.iter().filter(|(ok, _)| !ok).count();
     let mut latencies: Vec<Duration> = results.iter().map(|(_, d)| *d).collect();
     latencies.sort();
@@ -115,6 +117,7 @@ async fn run(backend: Backend, tickets: usize, concurrency: usize) -> Outcome {
         p50: at(0.50),
         p99: at(0.99),
         failures,
+        triaged,
     }
 }
 
@@ -136,18 +139,19 @@ fn main() {
         LOG_BYTES / 1024
     );
     println!(
-        "{:<10} {:>12} {:>10} {:>10} {:>9}",
-        "backend", "tickets/s", "p50 ms", "p99 ms", "failed"
+        "{:<10} {:>12} {:>10} {:>10} {:>9} {:>9}",
+        "backend", "tickets/s", "p50 ms", "p99 ms", "failed", "triaged"
     );
     for backend in backends {
         let outcome = runtime.block_on(run(backend, tickets, concurrency));
         println!(
-            "{:<10} {:>12.0} {:>10.1} {:>10.1} {:>9}",
+            "{:<10} {:>12.0} {:>10.1} {:>10.1} {:>9} {:>9}",
             format!("{backend:?}"),
             outcome.per_second,
             outcome.p50.as_secs_f64() * 1e3,
             outcome.p99.as_secs_f64() * 1e3,
-            outcome.failures
+            outcome.failures,
+            outcome.triaged
         );
     }
 }

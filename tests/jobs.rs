@@ -136,6 +136,7 @@ async fn a_ticket_and_its_triage_are_stored_together(backend: Backend) {
         "test/1".into(),
     );
     clash.suggestion_id = job.suggestion_id;
+    clash.created_at = again.created_at;
     again.triage = Some(clash);
     store
         .create_ticket(&again, &Actor::cli())

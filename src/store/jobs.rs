@@ -89,6 +89,57 @@ pub(super) const JOB_COLUMNS: &str = "job_id, suggestion_id, ticket_id, tenant_i
     requested_by, status, attempts, max_attempts, run_after_ms, lease_owner, lease_until_ms, \
     last_error, created_at, updated_at";
 
+/// A job's rows: its pending suggestion and the job itself, in one statement, so queueing a
+/// triage costs one round trip to the database (each is felt inside SQLite's write lock).
+/// Binds: $1 suggestion_id, $2 ticket_id, $3 tenant_id, $4 proposer, $5 inputs_digest,
+/// $6 fields, $7 inputs, $8 created_at, $9 job_id, $10 reason, $11 requested_by, $12 status,
+/// $13 attempts, $14 max_attempts, $15 run_after_ms, $16 lease_owner, $17 lease_until_ms; with
+/// the ticket also $18 title, $19 description, $20 requester.
+macro_rules! job_rows_sql {
+    (suggestion) => {
+        "insert into suggestion (suggestion_id, ticket_id, tenant_id, status, proposer, \
+         inputs_digest, fields, inputs, error, llm, created_at) \
+         values ($1, $2, $3, 'pending', $4, $5, $6, $7, null, null, $8)"
+    };
+    (job) => {
+        "insert into triage_job (job_id, suggestion_id, ticket_id, tenant_id, reason, \
+         requested_by, status, attempts, max_attempts, run_after_ms, lease_owner, \
+         lease_until_ms, created_at, updated_at) \
+         values ($9, $1, $2, $3, $10, $11, $12, $13, $14, $15, $16, $17, $8, $8)"
+    };
+    (ticket) => {
+        "insert into ticket (ticket_id, tenant_id, title, description, requester, stage, \
+         created_at, updated_at) values ($2, $3, $18, $19, $20, 'new', $8, $8)"
+    };
+}
+
+/// SQLite runs a statement list with shared numbered binds in one call.
+pub(super) const SQLITE_JOB_ROWS: &str =
+    concat!(job_rows_sql!(suggestion), "; ", job_rows_sql!(job));
+pub(super) const SQLITE_TICKET_JOB_ROWS: &str = concat!(
+    job_rows_sql!(ticket),
+    "; ",
+    job_rows_sql!(suggestion),
+    "; ",
+    job_rows_sql!(job)
+);
+/// PostgreSQL takes one statement per call: the other inserts ride in data-modifying CTEs
+/// (foreign keys are checked at the statement's end, when all rows are in).
+pub(super) const POSTGRES_JOB_ROWS: &str = concat!(
+    "with pending as (",
+    job_rows_sql!(suggestion),
+    ") ",
+    job_rows_sql!(job)
+);
+pub(super) const POSTGRES_TICKET_JOB_ROWS: &str = concat!(
+    "with new_ticket as (",
+    job_rows_sql!(ticket),
+    "), pending as (",
+    job_rows_sql!(suggestion),
+    ") ",
+    job_rows_sql!(job)
+);
+
 #[derive(Debug, sqlx::FromRow)]
 pub(super) struct JobRow {
     job_id: Uuid,
@@ -199,9 +250,11 @@ pub(super) fn lease_lost(job: &TriageJob) -> Error {
     Error::LeaseLost(format!("triage job {}", job.id))
 }
 
-/// `impl_job_store!(Store, Db, "row lock clause", resume_at_start)`.
+/// `impl_job_store!(Store, Db, "row lock clause", resume_at_start, job rows SQL, ticket and
+/// job rows SQL)`.
 macro_rules! impl_job_store {
-    ($store:ident, $db:ty, $claim_lock:literal, $resume_at_start:literal) => {
+    ($store:ident, $db:ty, $claim_lock:literal, $resume_at_start:literal,
+     $job_rows:path, $ticket_job_rows:path) => {
         impl $store {
             /// Claims the next ready job, or one whose lease ran out, oldest first. Each way in
             /// reads one row from its own index, in order (`0006_job_claim_indexes`): one OR
@@ -254,30 +307,66 @@ macro_rules! impl_job_store {
                 job: &$crate::domain::job::NewTriageJob,
             ) -> Result<$crate::domain::suggestion::Suggestion, $crate::store::Error> {
                 let pending = job.pending_suggestion();
-                Self::insert_suggestion_in(tx, &pending).await?;
-                let (status, attempts) = job.initial_state();
-                sqlx::query(
-                    "insert into triage_job (job_id, suggestion_id, ticket_id, tenant_id, reason, \
-                     requested_by, status, attempts, max_attempts, run_after_ms, lease_owner, \
-                     lease_until_ms, created_at, updated_at) \
-                     values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13)",
-                )
-                .bind(job.id.0)
-                .bind(job.suggestion_id.0)
-                .bind(job.ticket_id.0)
-                .bind(job.tenant_id.0)
-                .bind(job.reason.as_str())
-                .bind(&job.requested_by)
-                .bind(status.as_str())
-                .bind(i64::from(attempts))
-                .bind(i64::from(job.max_attempts))
-                .bind($crate::domain::job::epoch_ms(job.created_at))
-                .bind(job.lease.as_ref().map(|l| l.owner.as_str()))
-                .bind(job.lease.as_ref().map(|l| $crate::domain::job::epoch_ms(l.until)))
-                .bind(job.created_at)
-                .execute(&mut **tx)
-                .await?;
+                Self::bind_job_rows(sqlx::query($job_rows), job, &pending)?
+                    .execute(&mut **tx)
+                    .await?;
                 Ok(pending)
+            }
+
+            /// Inserts a new ticket with its job and pending suggestion in `tx`, in one
+            /// statement; attachments and the audit event follow.
+            async fn insert_ticket_with_job_in(
+                tx: &mut sqlx::Transaction<'static, $db>,
+                new: &$crate::domain::ticket::NewTicket,
+                job: &$crate::domain::job::NewTriageJob,
+            ) -> Result<(), $crate::store::Error> {
+                if job.ticket_id != new.id
+                    || job.tenant_id != new.tenant_id
+                    || job.created_at != new.created_at
+                {
+                    return Err($crate::store::Error::Corrupt(format!(
+                        "triage job {} does not belong to ticket {}",
+                        job.id, new.id
+                    )));
+                }
+                let pending = job.pending_suggestion();
+                Self::bind_job_rows(sqlx::query($ticket_job_rows), job, &pending)?
+                    .bind(&new.title)
+                    .bind(&new.description)
+                    .bind(new.requester.as_deref())
+                    .execute(&mut **tx)
+                    .await?;
+                Ok(())
+            }
+
+            /// Binds $1–$17 of the job rows' statement.
+            fn bind_job_rows<'q>(
+                query: sqlx::query::Query<'q, $db, <$db as sqlx::Database>::Arguments>,
+                job: &'q $crate::domain::job::NewTriageJob,
+                pending: &$crate::domain::suggestion::Suggestion,
+            ) -> Result<
+                sqlx::query::Query<'q, $db, <$db as sqlx::Database>::Arguments>,
+                $crate::store::Error,
+            > {
+                let (status, attempts) = job.initial_state();
+                Ok(query
+                    .bind(pending.id.0)
+                    .bind(pending.ticket_id.0)
+                    .bind(pending.tenant_id.0)
+                    .bind(pending.proposer.clone())
+                    .bind(pending.inputs_digest.clone())
+                    .bind($crate::store::jobs::json_text(&pending.fields)?)
+                    .bind($crate::store::jobs::json_text(&pending.inputs)?)
+                    .bind(pending.created_at)
+                    .bind(job.id.0)
+                    .bind(job.reason.as_str())
+                    .bind(&job.requested_by)
+                    .bind(status.as_str())
+                    .bind(i64::from(attempts))
+                    .bind(i64::from(job.max_attempts))
+                    .bind($crate::domain::job::epoch_ms(job.created_at))
+                    .bind(job.lease.as_ref().map(|l| l.owner.as_str()))
+                    .bind(job.lease.as_ref().map(|l| $crate::domain::job::epoch_ms(l.until))))
             }
 
             /// Inserts a suggestion row in `tx`; the caller audits it.

@@ -66,5 +66,7 @@ super::jobs::impl_job_store!(
     PostgresStore,
     sqlx::Postgres,
     "for update skip locked",
-    false
+    false,
+    super::jobs::POSTGRES_JOB_ROWS,
+    super::jobs::POSTGRES_TICKET_JOB_ROWS
 );

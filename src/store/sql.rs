@@ -553,18 +553,26 @@ macro_rules! impl_sql_store {
                 actor: &$crate::domain::Actor,
             ) -> Result<$crate::domain::ticket::TicketDetail, $crate::store::Error> {
                 let (_writer, mut tx) = self.begin_write().await?;
-                sqlx::query(
-                    "insert into ticket (ticket_id, tenant_id, title, description, requester, \
-                     stage, created_at, updated_at) values ($1, $2, $3, $4, $5, 'new', $6, $6)",
-                )
-                .bind(new.id.0)
-                .bind(new.tenant_id.0)
-                .bind(&new.title)
-                .bind(&new.description)
-                .bind(new.requester.as_deref())
-                .bind(new.created_at)
-                .execute(&mut *tx)
-                .await?;
+                // Queued with the ticket, in the same statement: a crash after this commit
+                // cannot lose the triage, and the rows cost no extra round trip. The audit event
+                // records them too, so the audit lock is taken once, last.
+                if let Some(job) = &new.triage {
+                    Self::insert_ticket_with_job_in(&mut tx, new, job).await?;
+                } else {
+                    sqlx::query(
+                        "insert into ticket (ticket_id, tenant_id, title, description, \
+                         requester, stage, created_at, updated_at) \
+                         values ($1, $2, $3, $4, $5, 'new', $6, $6)",
+                    )
+                    .bind(new.id.0)
+                    .bind(new.tenant_id.0)
+                    .bind(&new.title)
+                    .bind(&new.description)
+                    .bind(new.requester.as_deref())
+                    .bind(new.created_at)
+                    .execute(&mut *tx)
+                    .await?;
+                }
                 let mut listed = Vec::with_capacity(new.attachments.len());
                 for attachment in &new.attachments {
                     sqlx::query(
@@ -589,12 +597,6 @@ macro_rules! impl_sql_store {
                         "size": attachment.content.len(),
                         "sha256": attachment.sha256,
                     }));
-                }
-                // Queued with the ticket: a crash after this commit cannot lose the triage. Its
-                // rows go in before the audit event, which records them too, so the audit lock
-                // is taken once, last.
-                if let Some(job) = &new.triage {
-                    Self::insert_job_rows_in(&mut tx, job).await?;
                 }
                 let mut payload = serde_json::json!({
                     "title": new.title,

@@ -89,4 +89,11 @@ super::decisions::impl_decision_store!(SqliteStore, sqlx::Sqlite);
 super::sessions::impl_session_store!(SqliteStore);
 // One process owns the file and runs one worker: nothing to skip, and a job still marked
 // running at start-up was left by a process that died.
-super::jobs::impl_job_store!(SqliteStore, sqlx::Sqlite, "", true);
+super::jobs::impl_job_store!(
+    SqliteStore,
+    sqlx::Sqlite,
+    "",
+    true,
+    super::jobs::SQLITE_JOB_ROWS,
+    super::jobs::SQLITE_TICKET_JOB_ROWS
+);
