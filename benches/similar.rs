@@ -4,8 +4,9 @@
 //! - indexing: synthetic cases (Zipf vocabulary of 50,000 words, 20-80 words each, 20 tenants)
 //!   bulk-indexed the way a rebuild does it, cases/s including the final commit;
 //! - query: a 50-word ticket, k = 10, filtered to one tenant, p50/p99 over `BENCH_QUERIES`;
-//! - triage: one ticket with a 1 MB log through digest, search, proposal and the suggestion
-//!   write on SQLite, p50/p99 over `BENCH_TRIAGES`, the tenant holding 5,000 past cases.
+//! - triage: one ticket with a 1 MB log as `POST /tickets/{id}/triage` runs it (durable job
+//!   queued and handed to the waiting worker, digest, search, proposal, suggestion write, the
+//!   wait for it) on SQLite, p50/p99 over `BENCH_TRIAGES`, the tenant holding 5,000 past cases.
 //!
 //! `BENCH_CASES` (default 1,000,000), `BENCH_QUERIES` (1,000), `BENCH_TRIAGES` (100) vary it.
 
