@@ -41,8 +41,8 @@ async fn open(backend: Backend) -> (TestDb, Arc<dyn Store>, Tenant) {
     (db, store, tenant)
 }
 
-/// Stores a ticket with its triage queued; returns the ticket's pending suggestion id.
-async fn queued_ticket(store: &dyn Store, tenant: &Tenant, title: &str) -> NewTicket {
+/// A new ticket titled `title`, not stored yet and with no triage.
+fn new_ticket(tenant: &Tenant, title: &str) -> NewTicket {
     let draft = TicketDraft {
         title: title.into(),
         ..TicketDraft::default()
@@ -51,9 +51,12 @@ async fn queued_ticket(store: &dyn Store, tenant: &Tenant, title: &str) -> NewTi
         max_attachment: 1 << 20,
         max_total: 1 << 20,
     };
-    let new = NewTicket::from_draft(tenant, draft, limits)
-        .expect("ticket")
-        .with_triage("system:triage", 3, "test/1".into());
+    NewTicket::from_draft(tenant, draft, limits).expect("ticket")
+}
+
+/// Stores a ticket with its triage queued; returns what was stored.
+async fn queued_ticket(store: &dyn Store, tenant: &Tenant, title: &str) -> NewTicket {
+    let new = new_ticket(tenant, title).with_triage("system:triage", 3, "test/1".into());
     store
         .create_ticket(&new, &Actor::cli())
         .await
@@ -118,15 +121,7 @@ async fn a_ticket_and_its_triage_are_stored_together(backend: Backend) {
     );
     // A ticket whose job cannot be written (its suggestion id is taken) leaves nothing behind,
     // not even the ticket: the two are one transaction.
-    let draft = TicketDraft {
-        title: "Second ticket".into(),
-        ..TicketDraft::default()
-    };
-    let limits = AttachmentLimits {
-        max_attachment: 1 << 20,
-        max_total: 1 << 20,
-    };
-    let mut again = NewTicket::from_draft(&tenant, draft, limits).expect("ticket");
+    let mut again = new_ticket(&tenant, "Second ticket");
     let mut clash = NewTriageJob::new(
         again.id,
         tenant.id,
@@ -376,17 +371,8 @@ async fn completing_a_job_claims_the_next_in_the_same_write(backend: Backend) {
 
 async fn a_job_queued_under_a_lease_needs_no_claim(backend: Backend) {
     let (db, store, tenant) = open(backend).await;
-    let draft = TicketDraft {
-        title: "Handed over".into(),
-        ..TicketDraft::default()
-    };
-    let limits = AttachmentLimits {
-        max_attachment: 1 << 20,
-        max_total: 1 << 20,
-    };
-    let mut new = NewTicket::from_draft(&tenant, draft, limits)
-        .expect("ticket")
-        .with_triage("system:triage", 3, "test/1".into());
+    let mut new =
+        new_ticket(&tenant, "Handed over").with_triage("system:triage", 3, "test/1".into());
     if let Some(job) = new.triage.as_mut() {
         job.lease = Some(Lease {
             owner: "w1".into(),

@@ -229,6 +229,12 @@ pub fn backoff(failed_attempts: u32) -> Duration {
     Duration::from_secs((1u64 << exponent).min(300))
 }
 
+/// A lease's length or a backoff as a span to add to a time; one beyond chrono's range (never
+/// configured: leases are at most a minute, backoffs five) falls back to 30 s.
+pub fn time_span(length: Duration) -> chrono::TimeDelta {
+    chrono::TimeDelta::from_std(length).unwrap_or(chrono::TimeDelta::seconds(30))
+}
+
 /// Milliseconds since the epoch: the unit leases and schedules are stored in on both backends,
 /// because SQLite keeps timestamps as text that does not sort by time.
 pub fn epoch_ms(at: DateTime<Utc>) -> i64 {

@@ -89,6 +89,17 @@ pub(super) const JOB_COLUMNS: &str = "job_id, suggestion_id, ticket_id, tenant_i
     requested_by, status, attempts, max_attempts, run_after_ms, lease_owner, lease_until_ms, \
     last_error, created_at, updated_at";
 
+/// The one insert of a suggestion row, with `values` for its columns.
+macro_rules! suggestion_insert {
+    ($values:literal) => {
+        concat!(
+            "insert into suggestion (suggestion_id, ticket_id, tenant_id, status, proposer, \
+             inputs_digest, fields, inputs, error, llm, created_at) values ",
+            $values
+        )
+    };
+}
+
 /// A job's rows: its pending suggestion and the job itself, in one statement, so queueing a
 /// triage costs one round trip to the database (each is felt inside SQLite's write lock).
 /// Binds: $1 suggestion_id, $2 ticket_id, $3 tenant_id, $4 proposer, $5 inputs_digest,
@@ -97,9 +108,7 @@ pub(super) const JOB_COLUMNS: &str = "job_id, suggestion_id, ticket_id, tenant_i
 /// the ticket also $18 title, $19 description, $20 requester.
 macro_rules! job_rows_sql {
     (suggestion) => {
-        "insert into suggestion (suggestion_id, ticket_id, tenant_id, status, proposer, \
-         inputs_digest, fields, inputs, error, llm, created_at) \
-         values ($1, $2, $3, 'pending', $4, $5, $6, $7, null, null, $8)"
+        suggestion_insert!("($1, $2, $3, 'pending', $4, $5, $6, $7, null, null, $8)")
     };
     (job) => {
         "insert into triage_job (job_id, suggestion_id, ticket_id, tenant_id, reason, \
@@ -108,8 +117,7 @@ macro_rules! job_rows_sql {
          values ($9, $1, $2, $3, $10, $11, $12, $13, $14, $15, $16, $17, $8, $8)"
     };
     (ticket) => {
-        "insert into ticket (ticket_id, tenant_id, title, description, requester, stage, \
-         created_at, updated_at) values ($2, $3, $18, $19, $20, 'new', $8, $8)"
+        super::sql::ticket_insert!("($2, $3, $18, $19, $20, 'new', $8, $8)")
     };
 }
 
@@ -379,11 +387,9 @@ macro_rules! impl_job_store {
                     .as_ref()
                     .map($crate::store::jobs::json_text)
                     .transpose()?;
-                sqlx::query(
-                    "insert into suggestion (suggestion_id, ticket_id, tenant_id, status, proposer, \
-                     inputs_digest, fields, inputs, error, llm, created_at) \
-                     values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-                )
+                sqlx::query($crate::store::jobs::suggestion_insert!(
+                    "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+                ))
                 .bind(suggestion.id.0)
                 .bind(suggestion.ticket_id.0)
                 .bind(suggestion.tenant_id.0)
@@ -740,3 +746,4 @@ macro_rules! impl_job_store {
 }
 
 pub(super) use impl_job_store;
+pub(super) use suggestion_insert;

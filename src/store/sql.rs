@@ -66,6 +66,18 @@ pub(super) const CASE_BY_EXTERNAL_ID: &str =
     concat!(case_columns!(), "where tenant_id = $1 and external_id = $2");
 
 /// The columns of a suggestion row (`SuggestionRow`).
+/// The one insert of a new ticket's row, with `values` for its columns.
+macro_rules! ticket_insert {
+    ($values:literal) => {
+        concat!(
+            "insert into ticket (ticket_id, tenant_id, title, description, requester, stage, \
+             created_at, updated_at) values ",
+            $values
+        )
+    };
+}
+pub(super) use ticket_insert;
+
 macro_rules! suggestion_columns {
     () => {
         "select suggestion_id, ticket_id, tenant_id, status, proposer, inputs_digest, fields, \
@@ -559,11 +571,9 @@ macro_rules! impl_sql_store {
                 if let Some(job) = &new.triage {
                     Self::insert_ticket_with_job_in(&mut tx, new, job).await?;
                 } else {
-                    sqlx::query(
-                        "insert into ticket (ticket_id, tenant_id, title, description, \
-                         requester, stage, created_at, updated_at) \
-                         values ($1, $2, $3, $4, $5, 'new', $6, $6)",
-                    )
+                    sqlx::query($crate::store::sql::ticket_insert!(
+                        "($1, $2, $3, $4, $5, 'new', $6, $6)"
+                    ))
                     .bind(new.id.0)
                     .bind(new.tenant_id.0)
                     .bind(&new.title)

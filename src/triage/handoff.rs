@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use tokio::sync::mpsc;
 
-use crate::domain::job::{Lease, NewTriageJob, TriageJob};
+use crate::domain::job::{Lease, NewTriageJob, TriageJob, time_span};
 
 /// One worker's inbox: it holds at most one job, taken while the worker was idle.
 struct Slot {
@@ -100,12 +100,9 @@ impl Handoffs {
             }
             match slot.sender.clone().try_reserve_owned() {
                 Ok(permit) => {
-                    let until = crate::domain::now()
-                        + chrono::TimeDelta::from_std(length)
-                            .unwrap_or(chrono::TimeDelta::seconds(30));
                     job.lease = Some(Lease {
                         owner: slot.owner.clone(),
-                        until,
+                        until: crate::domain::now() + time_span(length),
                     });
                     return Some(Reserved {
                         permit: Some(permit),

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::domain::Actor;
-use crate::domain::job::{Retry, TriageJob};
+use crate::domain::job::{Retry, TriageJob, time_span};
 use crate::store::Error as StoreError;
 
 use super::Triage;
@@ -115,13 +115,13 @@ impl Worker {
         let left = job
             .lease_until
             .map_or(chrono::TimeDelta::zero(), |until| until - now);
-        if left > lease_delta(self.lease * 2 / 3) {
+        if left > time_span(self.lease * 2 / 3) {
             return Some(job);
         }
         match self
             .triage
             .store()
-            .renew_lease(job.id, &self.owner, now + lease_delta(self.lease))
+            .renew_lease(job.id, &self.owner, now + time_span(self.lease))
             .await
         {
             Ok(true) => Some(job),
@@ -141,7 +141,7 @@ impl Worker {
         let now = crate::domain::now();
         self.triage
             .store()
-            .claim_job(&self.owner, now, now + lease_delta(self.lease))
+            .claim_job(&self.owner, now, now + time_span(self.lease))
             .await
     }
 
@@ -185,7 +185,7 @@ impl Worker {
                         &suggestion,
                         &actor,
                         now,
-                        now + lease_delta(self.lease),
+                        now + time_span(self.lease),
                     )
                     .await;
                 match outcome {
@@ -207,7 +207,7 @@ impl Worker {
                 tracing::warn!(error = %error, "triage attempt failed");
                 match job.after_failure() {
                     Retry::After(delay) => {
-                        let run_after = crate::domain::now() + lease_delta(delay);
+                        let run_after = crate::domain::now() + time_span(delay);
                         let outcome = store
                             .reschedule_job(&job, &self.owner, &error, run_after, &actor)
                             .await;
@@ -250,7 +250,7 @@ impl Worker {
         let every = self.lease / 3;
         loop {
             tokio::time::sleep(every).await;
-            let until = crate::domain::now() + lease_delta(self.lease);
+            let until = crate::domain::now() + time_span(self.lease);
             match self
                 .triage
                 .store()
@@ -264,10 +264,6 @@ impl Worker {
             }
         }
     }
-}
-
-fn lease_delta(d: Duration) -> chrono::TimeDelta {
-    chrono::TimeDelta::from_std(d).unwrap_or(chrono::TimeDelta::seconds(30))
 }
 
 /// Starts this process's workers: one on SQLite (one writer; a second would only wait), up to
