@@ -27,6 +27,7 @@ on_both_backends!(
     a_job_queued_under_a_lease_needs_no_claim,
     jobs_are_claimed_oldest_first_from_either_way_in,
     a_ticket_created_while_a_worker_waits_is_handed_to_it,
+    jobs_queued_before_the_lean_table_end_through_their_pending_rows,
 );
 
 async fn open(backend: Backend) -> (TestDb, Arc<dyn Store>, Tenant) {
@@ -119,8 +120,13 @@ async fn a_ticket_and_its_triage_are_stored_together(backend: Backend) {
         payload["triage_job"]["suggestion_id"],
         serde_json::json!(job.suggestion_id)
     );
-    // A ticket whose job cannot be written (its suggestion id is taken) leaves nothing behind,
-    // not even the ticket: the two are one transaction.
+    // No suggestion row until the job ends: readers show the job as its pending suggestion.
+    assert_eq!(db.count("suggestion").await, 0);
+    let shown = store.suggestion(job.suggestion_id).await.expect("shown");
+    assert_eq!(shown.status, SuggestionStatus::Pending);
+    assert_eq!(shown.created_at, job.created_at);
+    // A ticket whose job cannot be written (its id is taken) leaves nothing behind, not even
+    // the ticket: the two are one transaction.
     let mut again = new_ticket(&tenant, "Second ticket");
     let mut clash = NewTriageJob::new(
         again.id,
@@ -130,20 +136,21 @@ async fn a_ticket_and_its_triage_are_stored_together(backend: Backend) {
         3,
         "test/1".into(),
     );
+    clash.id = job.id;
     clash.suggestion_id = job.suggestion_id;
     clash.created_at = again.created_at;
     again.triage = Some(clash);
     store
         .create_ticket(&again, &Actor::cli())
         .await
-        .expect_err("the suggestion id is taken");
+        .expect_err("the job id is taken");
     assert_eq!(
         db.count("ticket").await,
         1,
         "the ticket was rolled back too"
     );
     assert_eq!(db.count("triage_job").await, 1);
-    assert_eq!(db.count("suggestion").await, 1);
+    assert_eq!(db.count("suggestion").await, 0);
     chain_ok(store.as_ref()).await;
 }
 
@@ -495,4 +502,121 @@ async fn jobs_are_claimed_oldest_first_from_either_way_in(backend: Backend) {
     let third = claim(store.as_ref(), "w3", 31, 30).await.expect("claimed");
     assert_eq!(third.id, queued[2]);
     assert!(claim(store.as_ref(), "w4", 31, 30).await.is_none());
+}
+
+/// Runs the migrations before `0007_lean_triage_jobs` on `db`, as an older release left it.
+async fn migrate_before_lean_jobs(db: &TestDb) {
+    let folder = match db.backend {
+        Backend::Sqlite => "migrations/sqlite",
+        Backend::Postgres => "migrations/postgres",
+    };
+    let old = tempfile::tempdir().expect("dir");
+    for entry in std::fs::read_dir(folder).expect("migrations") {
+        let path = entry.expect("entry").path();
+        let name = path
+            .file_name()
+            .expect("name")
+            .to_string_lossy()
+            .to_string();
+        if name.as_str() < "0007" {
+            std::fs::copy(&path, old.path().join(&name)).expect("copy");
+        }
+    }
+    let migrator = sqlx::migrate::Migrator::new(old.path())
+        .await
+        .expect("migrator");
+    match db.backend {
+        Backend::Sqlite => {
+            use std::str::FromStr;
+            let options = sqlx::sqlite::SqliteConnectOptions::from_str(&db.url)
+                .expect("url")
+                .create_if_missing(true);
+            std::fs::create_dir_all(db.dir().join("data")).expect("folder");
+            let pool = sqlx::SqlitePool::connect_with(options)
+                .await
+                .expect("sqlite");
+            migrator.run(&pool).await.expect("old migrations");
+            pool.close().await;
+        }
+        Backend::Postgres => {
+            let pool = sqlx::PgPool::connect(&db.url).await.expect("postgres");
+            migrator.run(&pool).await.expect("old migrations");
+            pool.close().await;
+        }
+    }
+}
+
+/// Upgrading keeps what an older release queued: a job that wrote a pending suggestion row
+/// under its own id shows that row, is claimed with its proposer, and fills the row in once.
+async fn jobs_queued_before_the_lean_table_end_through_their_pending_rows(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    migrate_before_lean_jobs(&db).await;
+    let id = |hex: &str| match backend {
+        Backend::Sqlite => format!("x'{hex}'"),
+        Backend::Postgres => format!("'{hex}'::uuid"),
+    };
+    let (tenant, ticket) = (id(&"1".repeat(32)), id(&"2".repeat(32)));
+    let (pending, job) = (id(&"3".repeat(32)), id(&"4".repeat(32)));
+    let when = "'2026-12-01T10:00:00Z'";
+    db.execute_raw(&format!(
+        "insert into tenant (tenant_id, slug, name, created_at) values ({tenant}, 'acme', 'Acme', {when}); \
+         insert into ticket (ticket_id, tenant_id, title, description, stage, created_at, updated_at) \
+         values ({ticket}, {tenant}, 'Old VPN outage', '', 'new', {when}, {when}); \
+         insert into suggestion (suggestion_id, ticket_id, tenant_id, status, proposer, inputs_digest, \
+         fields, inputs, created_at) values ({pending}, {ticket}, {tenant}, 'pending', 'old/1', '', \
+         '{{}}', '{{}}', {when}); \
+         insert into triage_job (job_id, suggestion_id, ticket_id, tenant_id, reason, requested_by, \
+         status, attempts, max_attempts, run_after_ms, created_at, updated_at) values ({job}, \
+         {pending}, {ticket}, {tenant}, 'created', 'system:triage', 'queued', 0, 3, 0, {when}, {when})"
+    ))
+    .await
+    .expect("rows of the older release");
+    let config = test_config(&db, &[]);
+    let store = store::connect(&config.database).await.expect("upgraded");
+    let ticket_id = triagegate::domain::ticket::TicketId(uuid::Uuid::from_u128(
+        0x2222_2222_2222_2222_2222_2222_2222_2222,
+    ));
+    let pending_id = uuid::Uuid::from_u128(0x3333_3333_3333_3333_3333_3333_3333_3333);
+    let listed = store.suggestions_for(ticket_id).await.expect("list");
+    assert_eq!(listed.len(), 1, "the row, not the job as well: {listed:?}");
+    assert_eq!(listed[0].id.0, pending_id);
+    assert_eq!(listed[0].status, SuggestionStatus::Pending);
+    let claimed = claim(store.as_ref(), "w1", 0, 30).await.expect("claimed");
+    assert_eq!(claimed.suggestion_id.0, pending_id);
+    assert_eq!(claimed.proposer, "old/1", "copied from its pending row");
+    assert!(!claimed.shows_pending());
+    store
+        .complete_and_claim(
+            &claimed,
+            "w1",
+            &result_for(&claimed),
+            &Actor::system("triage"),
+            at(0),
+            at(30),
+        )
+        .await
+        .expect("completed");
+    let listed = store.suggestions_for(ticket_id).await.expect("list");
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].status, SuggestionStatus::Done);
+    assert_eq!(db.count("suggestion").await, 1, "filled in, not added");
+    // A new triage of the same ticket is a job of the new kind, shown before the old result.
+    let new = NewTriageJob::new(
+        ticket_id,
+        claimed.tenant_id,
+        JobReason::Requested,
+        "alice",
+        3,
+        "test/1".into(),
+    );
+    store
+        .enqueue_triage(&new, &Actor::cli())
+        .await
+        .expect("queued");
+    let listed = store.suggestions_for(ticket_id).await.expect("list");
+    assert_eq!(listed.len(), 2);
+    assert_eq!(listed[0].id, new.suggestion_id);
+    assert_eq!(listed[0].status, SuggestionStatus::Pending);
+    assert_eq!(listed[1].id.0, pending_id);
+    chain_ok(store.as_ref()).await;
 }

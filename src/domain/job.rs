@@ -1,6 +1,7 @@
 //! Durable triage jobs: a ticket's triage is a row in the store, queued in the same transaction
-//! as the ticket (or the request) and its pending suggestion, so a crash between "stored" and
-//! "triaged" loses nothing. Workers claim a job with a lease and renew it while they work; a
+//! as the ticket (or the request), so a crash between "stored" and "triaged" loses nothing. While
+//! the job is queued or running, readers show it as its pending suggestion; the suggestion row is
+//! written once, when the job ends. Workers claim a job with a lease and renew it while they work; a
 //! job whose worker died is claimed again once its lease runs out. Failures retry with backoff,
 //! then the job is buried (dead) and its suggestion marked failed, both visible to admins.
 
@@ -84,7 +85,7 @@ impl JobReason {
     }
 }
 
-/// A job about to be queued, with the pending suggestion it will fill in.
+/// A job about to be queued; the suggestion it will produce takes the job's id.
 #[derive(Debug, Clone)]
 pub struct NewTriageJob {
     pub id: JobId,
@@ -118,9 +119,11 @@ impl NewTriageJob {
         max_attempts: u32,
         proposer: String,
     ) -> Self {
+        let id = Uuid::now_v7();
         Self {
-            id: JobId(Uuid::now_v7()),
-            suggestion_id: SuggestionId(Uuid::now_v7()),
+            id: JobId(id),
+            // One key for both: a pending suggestion is read from its job's row, found by id.
+            suggestion_id: SuggestionId(id),
             ticket_id,
             tenant_id,
             reason,
@@ -142,6 +145,7 @@ impl NewTriageJob {
             tenant_id: self.tenant_id,
             reason: self.reason,
             requested_by: self.requested_by.clone(),
+            proposer: self.proposer.clone(),
             status: JobStatus::Running,
             attempts: 1,
             max_attempts: self.max_attempts,
@@ -164,17 +168,13 @@ impl NewTriageJob {
 
     /// The suggestion shown while the job waits: no fields yet, status pending.
     pub fn pending_suggestion(&self) -> Suggestion {
-        let mut pending = Suggestion::new(
+        pending_suggestion(
+            self.suggestion_id,
             self.ticket_id,
             self.tenant_id,
-            self.proposer.clone(),
-            serde_json::json!({}),
-            Default::default(),
-        );
-        pending.id = self.suggestion_id;
-        pending.status = SuggestionStatus::Pending;
-        pending.created_at = self.created_at;
-        pending
+            &self.proposer,
+            self.created_at,
+        )
     }
 }
 
@@ -187,6 +187,8 @@ pub struct TriageJob {
     pub tenant_id: TenantId,
     pub reason: JobReason,
     pub requested_by: String,
+    /// Named on the pending suggestion until the result replaces it.
+    pub proposer: String,
     pub status: JobStatus,
     /// Claims so far, the current one included.
     pub attempts: u32,
@@ -200,6 +202,35 @@ pub struct TriageJob {
 }
 
 impl TriageJob {
+    /// Whether readers see this job as its suggestion: it has not ended yet, and it has no row
+    /// of its own (jobs queued before migration 0007 wrote one, under another id).
+    pub fn shows_pending(&self) -> bool {
+        matches!(self.status, JobStatus::Queued | JobStatus::Running)
+            && self.suggestion_id.0 == self.id.0
+    }
+
+    /// The suggestion shown while the job waits: no fields yet, status pending.
+    pub fn pending_suggestion(&self) -> Suggestion {
+        pending_suggestion(
+            self.suggestion_id,
+            self.ticket_id,
+            self.tenant_id,
+            &self.proposer,
+            self.created_at,
+        )
+    }
+
+    /// The suggestion of a job given up on: no fields, failed with `error`.
+    pub fn failed_suggestion(&self, error: &str) -> Suggestion {
+        let mut failed = self.pending_suggestion();
+        failed.status = SuggestionStatus::Failed;
+        failed.error = Some(format!(
+            "triage gave up after {} attempt(s): {error}",
+            self.attempts
+        ));
+        failed
+    }
+
     /// Whether this claim is one too many: earlier claims all ended with their worker gone, so
     /// the job itself is the likely cause and must not take the next worker down too.
     pub fn exhausted(&self) -> bool {
@@ -214,6 +245,27 @@ impl TriageJob {
             Retry::After(backoff(self.attempts))
         }
     }
+}
+
+/// A job's suggestion before it has a result, as readers show it.
+pub fn pending_suggestion(
+    id: SuggestionId,
+    ticket_id: TicketId,
+    tenant_id: TenantId,
+    proposer: &str,
+    created_at: DateTime<Utc>,
+) -> Suggestion {
+    let mut pending = Suggestion::new(
+        ticket_id,
+        tenant_id,
+        proposer.to_string(),
+        serde_json::json!({}),
+        Default::default(),
+    );
+    pending.id = id;
+    pending.status = SuggestionStatus::Pending;
+    pending.created_at = created_at;
+    pending
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -258,6 +310,7 @@ mod tests {
             tenant_id: TenantId(Uuid::now_v7()),
             reason: JobReason::Created,
             requested_by: "system".into(),
+            proposer: "retrieval".into(),
             status: JobStatus::Running,
             attempts,
             max_attempts,
@@ -308,9 +361,38 @@ mod tests {
         assert_eq!(new.max_attempts, 1, "at least one attempt");
         let pending = new.pending_suggestion();
         assert_eq!(pending.id, new.suggestion_id);
+        assert_eq!(
+            pending.id.0, new.id.0,
+            "one key for the job and its suggestion"
+        );
         assert_eq!(pending.ticket_id, new.ticket_id);
         assert_eq!(pending.status, SuggestionStatus::Pending);
+        assert_eq!(pending.created_at, new.created_at);
         assert!(pending.fields.is_empty());
+    }
+
+    #[test]
+    fn only_a_live_job_of_the_new_kind_shows_as_its_pending_suggestion() {
+        let mut live = job(1, 3);
+        live.suggestion_id = SuggestionId(live.id.0);
+        assert!(live.shows_pending());
+        let mut queued = live.clone();
+        queued.status = JobStatus::Queued;
+        assert!(queued.shows_pending());
+        for status in [JobStatus::Done, JobStatus::Dead] {
+            let mut ended = live.clone();
+            ended.status = status;
+            assert!(!ended.shows_pending(), "{status:?}");
+        }
+        // Queued before migration 0007: its pending suggestion is a row of its own.
+        assert!(!job(1, 3).shows_pending());
+        let failed = live.failed_suggestion("disk full");
+        assert_eq!(failed.id, live.suggestion_id);
+        assert_eq!(failed.status, SuggestionStatus::Failed);
+        assert_eq!(
+            failed.error.as_deref(),
+            Some("triage gave up after 1 attempt(s): disk full")
+        );
     }
 
     #[test]

@@ -166,10 +166,14 @@ pub(super) const QUEUE: &str = "select t.ticket_id, t.tenant_id, n.slug as tenan
     t.acknowledged_at, t.resolved_at, t.closed_at, t.reopen_count, \
     s.suggestion_id as s_id, s.status as s_status, s.proposer as s_proposer, \
     s.inputs_digest as s_inputs_digest, s.fields as s_fields, s.error as s_error, \
-    s.created_at as s_created_at \
+    s.created_at as s_created_at, \
+    j.job_id as j_id, j.proposer as j_proposer, j.created_at as j_created_at \
     from ticket t join tenant n on n.tenant_id = t.tenant_id \
     left join suggestion s on s.suggestion_id = (select s2.suggestion_id from suggestion s2 \
         where s2.ticket_id = t.ticket_id order by s2.created_at desc, s2.suggestion_id desc limit 1) \
+    left join triage_job j on j.job_id = (select j2.job_id from triage_job j2 \
+        where j2.ticket_id = t.ticket_id and j2.status in ('queued', 'running') \
+        and j2.suggestion_id = j2.job_id order by j2.job_id desc limit 1) \
     where t.stage not in ('resolved', 'closed') \
     and ($1 or t.tenant_id in (select ut.tenant_id from user_tenant ut where ut.user_id = $2)) \
     and ($3 is null or t.tenant_id = $3) and ($4 is null or t.stage = $4) \
@@ -196,13 +200,26 @@ macro_rules! impl_decision_store {
                 let row: Option<$crate::store::rows::SuggestionRow> =
                     sqlx::query_as($crate::store::sql::SUGGESTION_BY_ID)
                         .bind(id.0)
-                .fetch_optional(self.pool())
-                .await?;
-                row.ok_or_else(|| $crate::store::Error::NotFound {
-                    entity: "suggestion",
-                    id: id.to_string(),
-                })?
-                .try_into()
+                        .fetch_optional(self.pool())
+                        .await?;
+                if let Some(row) = row {
+                    return row.try_into();
+                }
+                // No row yet: a job that has not ended shows as its pending suggestion.
+                let job: Option<$crate::store::jobs::JobRow> =
+                    sqlx::query_as($crate::store::jobs::JOB_BY_ID)
+                        .bind(id.0)
+                        .fetch_optional(self.pool())
+                        .await?;
+                let job = job
+                    .map(TryInto::<$crate::domain::job::TriageJob>::try_into)
+                    .transpose()?
+                    .filter($crate::domain::job::TriageJob::shows_pending);
+                job.map(|job| job.pending_suggestion())
+                    .ok_or_else(|| $crate::store::Error::NotFound {
+                        entity: "suggestion",
+                        id: id.to_string(),
+                    })
             }
 
             #[tracing::instrument(skip_all, fields(ticket.id = %new.decision.ticket_id))]

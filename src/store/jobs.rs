@@ -1,5 +1,5 @@
-//! Triage jobs: queued with a pending suggestion, claimed with a lease, finished by filling the
-//! suggestion in. A third trait beside `Store`, written once for both backends by
+//! Triage jobs: queued as one row, claimed with a lease, finished by inserting the suggestion
+//! (readers show a queued or running job as its pending suggestion meanwhile). A third trait beside `Store`, written once for both backends by
 //! `impl_job_store!`; only the claim differs (`FOR UPDATE SKIP LOCKED` on PostgreSQL, where
 //! several workers and processes claim at once; SQLite has one writer and one worker).
 //!
@@ -21,7 +21,7 @@ use crate::domain::ticket::TicketId;
 
 #[async_trait]
 pub trait JobStore: Send + Sync {
-    /// Queues a triage of an existing ticket with its pending suggestion, in one transaction.
+    /// Queues a triage of an existing ticket; returns the pending suggestion readers now show.
     async fn enqueue_triage(&self, job: &NewTriageJob, actor: &Actor) -> Result<Suggestion, Error>;
     /// Claims the next ready job (or one whose lease ran out) for `owner` until `lease_until`.
     async fn claim_job(
@@ -37,7 +37,7 @@ pub trait JobStore: Send + Sync {
         owner: &str,
         lease_until: DateTime<Utc>,
     ) -> Result<bool, Error>;
-    /// Marks the job done and fills its pending suggestion in, once, then claims the next ready
+    /// Marks the job done and stores its suggestion, once, then claims the next ready
     /// job in the same transaction: a busy worker takes one write per job instead of two, which
     /// SQLite's single writer feels. `LeaseLost` when another worker holds the job now (its
     /// result wins; this one is dropped).
@@ -59,7 +59,7 @@ pub trait JobStore: Send + Sync {
         run_after: DateTime<Utc>,
         actor: &Actor,
     ) -> Result<(), Error>;
-    /// Gives up on the job: dead, and its suggestion failed with the error.
+    /// Gives up on the job: dead, and its suggestion stored as failed with the error.
     async fn bury_job(
         &self,
         job: &TriageJob,
@@ -85,9 +85,38 @@ pub trait JobStore: Send + Sync {
     async fn jobs_for_ticket(&self, ticket: TicketId) -> Result<Vec<TriageJob>, Error>;
 }
 
-pub(super) const JOB_COLUMNS: &str = "job_id, suggestion_id, ticket_id, tenant_id, reason, \
-    requested_by, status, attempts, max_attempts, run_after_ms, lease_owner, lease_until_ms, \
-    last_error, created_at, updated_at";
+/// The columns of a job row (`JobRow`), in the one order every read of them uses.
+macro_rules! job_columns {
+    () => {
+        "job_id, suggestion_id, ticket_id, tenant_id, reason, requested_by, proposer, status, \
+         attempts, max_attempts, run_after_ms, lease_owner, lease_until_ms, last_error, \
+         created_at, updated_at"
+    };
+}
+
+pub(super) const JOB_BY_ID: &str = concat!(
+    "select ",
+    job_columns!(),
+    " from triage_job where job_id = $1"
+);
+/// Newest first: job ids are UUIDv7, in the order the jobs were made.
+pub(super) const JOBS: &str = concat!(
+    "select ",
+    job_columns!(),
+    " from triage_job where ($1 is null or status = $1) and ($2 is null or tenant_id = $2) \
+     order by job_id desc limit $3"
+);
+pub(super) const JOBS_FOR_TICKET: &str = concat!(
+    "select ",
+    job_columns!(),
+    " from triage_job where ticket_id = $1 order by job_id desc"
+);
+/// A ticket's jobs that have not ended: each may show as its pending suggestion.
+pub(super) const LIVE_JOBS_FOR: &str = concat!(
+    "select ",
+    job_columns!(),
+    " from triage_job where ticket_id = $1 and status in ('queued', 'running')"
+);
 
 /// The one insert of a suggestion row, with `values` for its columns.
 macro_rules! suggestion_insert {
@@ -100,50 +129,46 @@ macro_rules! suggestion_insert {
     };
 }
 
-/// A job's rows: its pending suggestion and the job itself, in one statement, so queueing a
-/// triage costs one round trip to the database (each is felt inside SQLite's write lock).
-/// Binds: $1 suggestion_id, $2 ticket_id, $3 tenant_id, $4 proposer, $5 inputs_digest,
-/// $6 fields, $7 inputs, $8 created_at, $9 job_id, $10 reason, $11 requested_by, $12 status,
-/// $13 attempts, $14 max_attempts, $15 run_after_ms, $16 lease_owner, $17 lease_until_ms; with
-/// the ticket also $18 title, $19 description, $20 requester.
+/// A job's row, and a new ticket's with it in one statement, so queueing a triage costs no
+/// round trip of its own (each is felt inside SQLite's write lock). The job's suggestion takes
+/// the job's id ($1 fills both columns). Binds: $1 job_id, $2 ticket_id, $3 tenant_id,
+/// $4 reason, $5 requested_by, $6 proposer, $7 status, $8 attempts, $9 max_attempts,
+/// $10 run_after_ms, $11 lease_owner, $12 lease_until_ms, $13 created_at; with the ticket also
+/// $14 title, $15 description, $16 requester.
 macro_rules! job_rows_sql {
-    (suggestion) => {
-        suggestion_insert!("($1, $2, $3, 'pending', $4, $5, $6, $7, null, null, $8)")
-    };
     (job) => {
         "insert into triage_job (job_id, suggestion_id, ticket_id, tenant_id, reason, \
-         requested_by, status, attempts, max_attempts, run_after_ms, lease_owner, \
+         requested_by, proposer, status, attempts, max_attempts, run_after_ms, lease_owner, \
          lease_until_ms, created_at, updated_at) \
-         values ($9, $1, $2, $3, $10, $11, $12, $13, $14, $15, $16, $17, $8, $8)"
+         values ($1, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13)"
     };
     (ticket) => {
-        super::sql::ticket_insert!("($2, $3, $18, $19, $20, 'new', $8, $8)")
+        super::sql::ticket_insert!("($2, $3, $14, $15, $16, 'new', $13, $13)")
     };
 }
 
+pub(super) const JOB_ROW: &str = job_rows_sql!(job);
+
+/// A suggestion row.
+pub(super) const SUGGESTION_ROW: &str =
+    suggestion_insert!("($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)");
+/// A job's result: inserted once; a pending row of a job queued before migration 0007 is filled
+/// in instead. Nothing is written (0 rows) when the result is already there.
+pub(super) const JOB_SUGGESTION_ROW: &str = concat!(
+    suggestion_insert!("($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"),
+    " on conflict (suggestion_id) do update set status = excluded.status, \
+     proposer = excluded.proposer, inputs_digest = excluded.inputs_digest, \
+     fields = excluded.fields, inputs = excluded.inputs, error = excluded.error, \
+     llm = excluded.llm where suggestion.status = 'pending'"
+);
 /// SQLite runs a statement list with shared numbered binds in one call.
-pub(super) const SQLITE_JOB_ROWS: &str =
-    concat!(job_rows_sql!(suggestion), "; ", job_rows_sql!(job));
-pub(super) const SQLITE_TICKET_JOB_ROWS: &str = concat!(
-    job_rows_sql!(ticket),
-    "; ",
-    job_rows_sql!(suggestion),
-    "; ",
-    job_rows_sql!(job)
-);
-/// PostgreSQL takes one statement per call: the other inserts ride in data-modifying CTEs
-/// (foreign keys are checked at the statement's end, when all rows are in).
-pub(super) const POSTGRES_JOB_ROWS: &str = concat!(
-    "with pending as (",
-    job_rows_sql!(suggestion),
-    ") ",
-    job_rows_sql!(job)
-);
+pub(super) const SQLITE_TICKET_JOB_ROWS: &str =
+    concat!(job_rows_sql!(ticket), "; ", job_rows_sql!(job));
+/// PostgreSQL takes one statement per call: the ticket rides in a data-modifying CTE (foreign
+/// keys are checked at the statement's end, when both rows are in).
 pub(super) const POSTGRES_TICKET_JOB_ROWS: &str = concat!(
     "with new_ticket as (",
     job_rows_sql!(ticket),
-    "), pending as (",
-    job_rows_sql!(suggestion),
     ") ",
     job_rows_sql!(job)
 );
@@ -156,6 +181,7 @@ pub(super) struct JobRow {
     tenant_id: Uuid,
     reason: String,
     requested_by: String,
+    proposer: String,
     status: String,
     attempts: i64,
     max_attempts: i64,
@@ -180,6 +206,7 @@ impl TryFrom<JobRow> for TriageJob {
             tenant_id: TenantId(row.tenant_id),
             reason: JobReason::parse(&row.reason).ok_or_else(|| corrupt("reason", &row.reason))?,
             requested_by: row.requested_by.clone(),
+            proposer: row.proposer.clone(),
             status: JobStatus::parse(&row.status).ok_or_else(|| corrupt("status", &row.status))?,
             attempts: u32::try_from(row.attempts).unwrap_or(u32::MAX),
             max_attempts: u32::try_from(row.max_attempts).unwrap_or(1),
@@ -258,11 +285,10 @@ pub(super) fn lease_lost(job: &TriageJob) -> Error {
     Error::LeaseLost(format!("triage job {}", job.id))
 }
 
-/// `impl_job_store!(Store, Db, "row lock clause", resume_at_start, job rows SQL, ticket and
-/// job rows SQL)`.
+/// `impl_job_store!(Store, Db, "row lock clause", resume_at_start, ticket and job rows SQL)`.
 macro_rules! impl_job_store {
     ($store:ident, $db:ty, $claim_lock:literal, $resume_at_start:literal,
-     $job_rows:path, $ticket_job_rows:path) => {
+     $ticket_job_rows:path) => {
         impl $store {
             /// Claims the next ready job, or one whose lease ran out, oldest first. Each way in
             /// reads one row from its own index, in order (`0006_job_claim_indexes`): one OR
@@ -282,19 +308,19 @@ macro_rules! impl_job_store {
                      order by lease_until_ms limit 1 ",
                 $claim_lock,
                 ") expired \
-                 ) next order by run_after_ms limit 1) \
-                 returning job_id, suggestion_id, ticket_id, tenant_id, reason, \
-                 requested_by, status, attempts, max_attempts, run_after_ms, lease_owner, \
-                 lease_until_ms, last_error, created_at, updated_at"
+                 ) next order by run_after_ms limit 1) returning ",
+                $crate::store::jobs::job_columns!()
             );
 
-            /// Inserts the job and its pending suggestion in `tx`, with the job's audit event.
+            /// Inserts the job in `tx`, with its audit event; returns its pending suggestion.
             async fn queue_job_in(
                 tx: &mut sqlx::Transaction<'static, $db>,
                 job: &$crate::domain::job::NewTriageJob,
                 actor: &$crate::domain::Actor,
             ) -> Result<$crate::domain::suggestion::Suggestion, $crate::store::Error> {
-                let pending = Self::insert_job_rows_in(tx, job).await?;
+                Self::bind_job_row(sqlx::query($crate::store::jobs::JOB_ROW), job)?
+                    .execute(&mut **tx)
+                    .await?;
                 let event = $crate::domain::audit::NewAuditEvent::new(
                     Some(job.tenant_id),
                     actor,
@@ -304,25 +330,12 @@ macro_rules! impl_job_store {
                     $crate::store::jobs::queued_payload(job),
                 );
                 Self::append_audit(tx, event).await?;
-                Ok(pending)
+                Ok(job.pending_suggestion())
             }
 
-            /// Inserts the job and its pending suggestion in `tx`; the caller audits them. A
-            /// ticket's create does so in its own event, so its transaction takes the audit
-            /// lock once, last, and holds it for as short a time as before.
-            async fn insert_job_rows_in(
-                tx: &mut sqlx::Transaction<'static, $db>,
-                job: &$crate::domain::job::NewTriageJob,
-            ) -> Result<$crate::domain::suggestion::Suggestion, $crate::store::Error> {
-                let pending = job.pending_suggestion();
-                Self::bind_job_rows(sqlx::query($job_rows), job, &pending)?
-                    .execute(&mut **tx)
-                    .await?;
-                Ok(pending)
-            }
-
-            /// Inserts a new ticket with its job and pending suggestion in `tx`, in one
-            /// statement; attachments and the audit event follow.
+            /// Inserts a new ticket with its job in `tx`, in one statement; attachments and the
+            /// audit event (which records the job too, so the audit lock is taken once, last)
+            /// follow.
             async fn insert_ticket_with_job_in(
                 tx: &mut sqlx::Transaction<'static, $db>,
                 new: &$crate::domain::ticket::NewTicket,
@@ -337,8 +350,7 @@ macro_rules! impl_job_store {
                         job.id, new.id
                     )));
                 }
-                let pending = job.pending_suggestion();
-                Self::bind_job_rows(sqlx::query($ticket_job_rows), job, &pending)?
+                Self::bind_job_row(sqlx::query($ticket_job_rows), job)?
                     .bind(&new.title)
                     .bind(&new.description)
                     .bind(new.requester.as_deref())
@@ -347,34 +359,36 @@ macro_rules! impl_job_store {
                 Ok(())
             }
 
-            /// Binds $1–$17 of the job rows' statement.
-            fn bind_job_rows<'q>(
+            /// Binds $1–$13 of the job row's statement.
+            fn bind_job_row<'q>(
                 query: sqlx::query::Query<'q, $db, <$db as sqlx::Database>::Arguments>,
                 job: &'q $crate::domain::job::NewTriageJob,
-                pending: &$crate::domain::suggestion::Suggestion,
             ) -> Result<
                 sqlx::query::Query<'q, $db, <$db as sqlx::Database>::Arguments>,
                 $crate::store::Error,
             > {
+                if job.suggestion_id.0 != job.id.0 {
+                    // Readers find a pending suggestion by its job's id.
+                    return Err($crate::store::Error::Corrupt(format!(
+                        "triage job {} names another suggestion id {}",
+                        job.id, job.suggestion_id
+                    )));
+                }
                 let (status, attempts) = job.initial_state();
                 Ok(query
-                    .bind(pending.id.0)
-                    .bind(pending.ticket_id.0)
-                    .bind(pending.tenant_id.0)
-                    .bind(pending.proposer.clone())
-                    .bind(pending.inputs_digest.clone())
-                    .bind($crate::store::jobs::json_text(&pending.fields)?)
-                    .bind($crate::store::jobs::json_text(&pending.inputs)?)
-                    .bind(pending.created_at)
                     .bind(job.id.0)
+                    .bind(job.ticket_id.0)
+                    .bind(job.tenant_id.0)
                     .bind(job.reason.as_str())
                     .bind(&job.requested_by)
+                    .bind(&job.proposer)
                     .bind(status.as_str())
                     .bind(i64::from(attempts))
                     .bind(i64::from(job.max_attempts))
                     .bind($crate::domain::job::epoch_ms(job.created_at))
                     .bind(job.lease.as_ref().map(|l| l.owner.as_str()))
-                    .bind(job.lease.as_ref().map(|l| $crate::domain::job::epoch_ms(l.until))))
+                    .bind(job.lease.as_ref().map(|l| $crate::domain::job::epoch_ms(l.until)))
+                    .bind(job.created_at))
             }
 
             /// Inserts a suggestion row in `tx`; the caller audits it.
@@ -382,28 +396,38 @@ macro_rules! impl_job_store {
                 tx: &mut sqlx::Transaction<'static, $db>,
                 suggestion: &$crate::domain::suggestion::Suggestion,
             ) -> Result<(), $crate::store::Error> {
+                Self::store_suggestion_in(tx, suggestion, $crate::store::jobs::SUGGESTION_ROW)
+                    .await
+                    .map(|_| ())
+            }
+
+            /// Runs `sql`, an insert of one suggestion row, with its 11 binds; returns the rows
+            /// it wrote.
+            async fn store_suggestion_in(
+                tx: &mut sqlx::Transaction<'static, $db>,
+                suggestion: &$crate::domain::suggestion::Suggestion,
+                sql: &'static str,
+            ) -> Result<u64, $crate::store::Error> {
                 let llm = suggestion
                     .llm
                     .as_ref()
                     .map($crate::store::jobs::json_text)
                     .transpose()?;
-                sqlx::query($crate::store::jobs::suggestion_insert!(
-                    "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
-                ))
-                .bind(suggestion.id.0)
-                .bind(suggestion.ticket_id.0)
-                .bind(suggestion.tenant_id.0)
-                .bind(suggestion.status.as_str())
-                .bind(&suggestion.proposer)
-                .bind(&suggestion.inputs_digest)
-                .bind($crate::store::jobs::json_text(&suggestion.fields)?)
-                .bind($crate::store::jobs::json_text(&suggestion.inputs)?)
-                .bind(suggestion.error.as_deref())
-                .bind(llm)
-                .bind(suggestion.created_at)
-                .execute(&mut **tx)
-                .await?;
-                Ok(())
+                let done = sqlx::query(sql)
+                    .bind(suggestion.id.0)
+                    .bind(suggestion.ticket_id.0)
+                    .bind(suggestion.tenant_id.0)
+                    .bind(suggestion.status.as_str())
+                    .bind(&suggestion.proposer)
+                    .bind(&suggestion.inputs_digest)
+                    .bind($crate::store::jobs::json_text(&suggestion.fields)?)
+                    .bind($crate::store::jobs::json_text(&suggestion.inputs)?)
+                    .bind(suggestion.error.as_deref())
+                    .bind(llm)
+                    .bind(suggestion.created_at)
+                    .execute(&mut **tx)
+                    .await?;
+                Ok(done.rows_affected())
             }
 
             /// Marks the job done and fills its suggestion in, in `tx`; `LeaseLost` if not held.
@@ -455,35 +479,28 @@ macro_rules! impl_job_store {
                 Ok(())
             }
 
-            /// Fills the pending suggestion in; `LeaseLost` if it is no longer pending.
+            /// Stores the job's suggestion, with its audit event; `LeaseLost` if it is already
+            /// stored with a result (a pending row, left by a job queued before migration 0007,
+            /// is filled in).
             async fn finish_suggestion_in(
                 tx: &mut sqlx::Transaction<'static, $db>,
                 job: &$crate::domain::job::TriageJob,
                 suggestion: &$crate::domain::suggestion::Suggestion,
                 actor: &$crate::domain::Actor,
             ) -> Result<(), $crate::store::Error> {
-                let llm = suggestion
-                    .llm
-                    .as_ref()
-                    .map($crate::store::jobs::json_text)
-                    .transpose()?;
-                let updated = sqlx::query(
-                    "update suggestion set status = $1, proposer = $2, inputs_digest = $3, \
-                     fields = $4, inputs = $5, error = $6, llm = $7 \
-                     where suggestion_id = $8 and status = 'pending'",
+                if suggestion.id != job.suggestion_id || suggestion.ticket_id != job.ticket_id {
+                    return Err($crate::store::Error::Corrupt(format!(
+                        "suggestion {} is not the result of triage job {}",
+                        suggestion.id, job.id
+                    )));
+                }
+                let stored = Self::store_suggestion_in(
+                    tx,
+                    suggestion,
+                    $crate::store::jobs::JOB_SUGGESTION_ROW,
                 )
-                .bind(suggestion.status.as_str())
-                .bind(&suggestion.proposer)
-                .bind(&suggestion.inputs_digest)
-                .bind($crate::store::jobs::json_text(&suggestion.fields)?)
-                .bind($crate::store::jobs::json_text(&suggestion.inputs)?)
-                .bind(suggestion.error.as_deref())
-                .bind(llm)
-                .bind(job.suggestion_id.0)
-                .execute(&mut **tx)
-                .await?
-                .rows_affected();
-                if updated == 0 {
+                .await?;
+                if stored == 0 {
                     return Err($crate::store::jobs::lease_lost(job));
                 }
                 let event = $crate::store::jobs::suggestion_event(suggestion, actor);
@@ -644,19 +661,7 @@ macro_rules! impl_job_store {
                     }),
                 );
                 Self::append_audit(&mut tx, event).await?;
-                let pending: Option<$crate::store::rows::SuggestionRow> =
-                    sqlx::query_as($crate::store::sql::SUGGESTION_BY_ID)
-                        .bind(job.suggestion_id.0)
-                .fetch_optional(&mut *tx)
-                .await?;
-                let mut failed: $crate::domain::suggestion::Suggestion = pending
-                    .ok_or_else(|| $crate::store::jobs::lease_lost(job))?
-                    .try_into()?;
-                failed.status = $crate::domain::suggestion::SuggestionStatus::Failed;
-                failed.error = Some(format!(
-                    "triage gave up after {} attempt(s): {error}",
-                    job.attempts
-                ));
+                let failed = job.failed_suggestion(error);
                 Self::finish_suggestion_in(&mut tx, job, &failed, actor).await?;
                 tx.commit().await?;
                 Ok(())
@@ -687,12 +692,7 @@ macro_rules! impl_job_store {
                 &self,
                 id: $crate::domain::job::JobId,
             ) -> Result<$crate::domain::job::TriageJob, $crate::store::Error> {
-                let row: Option<$crate::store::jobs::JobRow> = sqlx::query_as(
-                    sqlx::AssertSqlSafe(format!(
-                        "select {} from triage_job where job_id = $1",
-                        $crate::store::jobs::JOB_COLUMNS
-                    )),
-                )
+                let row: Option<$crate::store::jobs::JobRow> = sqlx::query_as($crate::store::jobs::JOB_BY_ID)
                 .bind(id.0)
                 .fetch_optional(self.pool())
                 .await?;
@@ -709,14 +709,7 @@ macro_rules! impl_job_store {
                 tenant: Option<$crate::domain::tenant::TenantId>,
                 limit: u32,
             ) -> Result<Vec<$crate::domain::job::TriageJob>, $crate::store::Error> {
-                let rows: Vec<$crate::store::jobs::JobRow> = sqlx::query_as(
-                    sqlx::AssertSqlSafe(format!(
-                        "select {} from triage_job where ($1 is null or status = $1) \
-                         and ($2 is null or tenant_id = $2) \
-                         order by created_at desc, job_id desc limit $3",
-                        $crate::store::jobs::JOB_COLUMNS
-                    )),
-                )
+                let rows: Vec<$crate::store::jobs::JobRow> = sqlx::query_as($crate::store::jobs::JOBS)
                 .bind(status.map(|s| s.as_str()))
                 .bind(tenant.map(|t| t.0))
                 .bind(i64::from(limit))
@@ -729,13 +722,7 @@ macro_rules! impl_job_store {
                 &self,
                 ticket: $crate::domain::ticket::TicketId,
             ) -> Result<Vec<$crate::domain::job::TriageJob>, $crate::store::Error> {
-                let rows: Vec<$crate::store::jobs::JobRow> = sqlx::query_as(
-                    sqlx::AssertSqlSafe(format!(
-                        "select {} from triage_job where ticket_id = $1 \
-                         order by created_at desc, job_id desc",
-                        $crate::store::jobs::JOB_COLUMNS
-                    )),
-                )
+                let rows: Vec<$crate::store::jobs::JobRow> = sqlx::query_as($crate::store::jobs::JOBS_FOR_TICKET)
                 .bind(ticket.0)
                 .fetch_all(self.pool())
                 .await?;
@@ -746,4 +733,4 @@ macro_rules! impl_job_store {
 }
 
 pub(super) use impl_job_store;
-pub(super) use suggestion_insert;
+pub(super) use job_columns;

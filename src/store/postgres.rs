@@ -67,6 +67,5 @@ super::jobs::impl_job_store!(
     sqlx::Postgres,
     "for update skip locked",
     false,
-    super::jobs::POSTGRES_JOB_ROWS,
     super::jobs::POSTGRES_TICKET_JOB_ROWS
 );

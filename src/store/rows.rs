@@ -461,7 +461,8 @@ fn prompt_version(llm: Option<&str>) -> Option<String> {
     Some(record.prompt?.short())
 }
 
-/// A queue line: a ticket and the columns of its latest suggestion, all null when it has none.
+/// A queue line: a ticket, the columns of its latest suggestion row and of its newest job that
+/// has not ended (each all null when there is none); the job, when newer, shows as pending.
 #[derive(Debug, sqlx::FromRow)]
 pub struct QueueRow {
     #[sqlx(flatten)]
@@ -473,12 +474,33 @@ pub struct QueueRow {
     pub s_fields: Option<String>,
     pub s_error: Option<String>,
     pub s_created_at: Option<DateTime<Utc>>,
+    pub j_id: Option<Uuid>,
+    pub j_proposer: Option<String>,
+    pub j_created_at: Option<DateTime<Utc>>,
 }
 
 impl TryFrom<QueueRow> for QueueItem {
     type Error = Error;
     fn try_from(row: QueueRow) -> Result<Self, Error> {
         let ticket: crate::domain::ticket::Ticket = row.ticket.try_into()?;
+        if let (Some(id), Some(proposer), Some(created_at)) =
+            (row.j_id, row.j_proposer, row.j_created_at)
+            && row
+                .s_created_at
+                .is_none_or(|s| (created_at, id) > (s, row.s_id.unwrap_or_default()))
+        {
+            let pending = crate::domain::job::pending_suggestion(
+                SuggestionId(id),
+                ticket.id,
+                ticket.tenant_id,
+                &proposer,
+                created_at,
+            );
+            return Ok(QueueItem {
+                ticket,
+                suggestion: Some(pending),
+            });
+        }
         let suggestion = match (row.s_id, row.s_status, row.s_fields, row.s_created_at) {
             (Some(id), Some(status), Some(fields), Some(created_at)) => Some(
                 SuggestionRow {

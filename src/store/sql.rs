@@ -431,7 +431,23 @@ macro_rules! impl_sql_store {
                         .bind(ticket.0)
                         .fetch_all(self.pool())
                         .await?;
-                rows.into_iter().map(TryInto::try_into).collect()
+                let live: Vec<$crate::store::jobs::JobRow> =
+                    sqlx::query_as($crate::store::jobs::LIVE_JOBS_FOR)
+                        .bind(ticket.0)
+                        .fetch_all(self.pool())
+                        .await?;
+                let mut all = rows
+                    .into_iter()
+                    .map(TryInto::try_into)
+                    .collect::<Result<Vec<$crate::domain::suggestion::Suggestion>, _>>()?;
+                for row in live {
+                    let job: $crate::domain::job::TriageJob = row.try_into()?;
+                    if job.shows_pending() {
+                        all.push(job.pending_suggestion());
+                    }
+                }
+                all.sort_by(|a, b| (b.created_at, b.id.0).cmp(&(a.created_at, a.id.0)));
+                Ok(all)
             }
 
             #[tracing::instrument(skip_all, fields(user = %new.name))]

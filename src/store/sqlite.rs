@@ -94,6 +94,5 @@ super::jobs::impl_job_store!(
     sqlx::Sqlite,
     "",
     true,
-    super::jobs::SQLITE_JOB_ROWS,
     super::jobs::SQLITE_TICKET_JOB_ROWS
 );
