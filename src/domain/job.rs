@@ -138,7 +138,13 @@ impl NewTriageJob {
     /// The job as stored when it was queued under a lease: running, its first attempt begun.
     pub fn leased(&self) -> Option<TriageJob> {
         let lease = self.lease.as_ref()?;
-        Some(TriageJob {
+        Some(self.started(Some(lease)))
+    }
+
+    /// The job in its first attempt, run by `lease`'s holder or, without one, by the request
+    /// that made it (a triage that runs at once and is stored only with its result).
+    pub fn started(&self, lease: Option<&Lease>) -> TriageJob {
+        TriageJob {
             id: self.id,
             suggestion_id: self.suggestion_id,
             ticket_id: self.ticket_id,
@@ -150,12 +156,12 @@ impl NewTriageJob {
             attempts: 1,
             max_attempts: self.max_attempts,
             run_after: self.created_at,
-            lease_owner: Some(lease.owner.clone()),
-            lease_until: Some(lease.until),
+            lease_owner: lease.map(|l| l.owner.clone()),
+            lease_until: lease.map(|l| l.until),
             last_error: None,
             created_at: self.created_at,
             updated_at: self.created_at,
-        })
+        }
     }
 
     /// Status and attempts the row starts with.

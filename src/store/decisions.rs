@@ -197,6 +197,14 @@ macro_rules! impl_decision_store {
                 &self,
                 id: $crate::domain::suggestion::SuggestionId,
             ) -> Result<$crate::domain::suggestion::Suggestion, $crate::store::Error> {
+                // The job first: its row and its result are written in one transaction, so a
+                // job still live when read whose result is not there when read later was
+                // pending at that later read.
+                let job: Option<$crate::store::jobs::JobRow> =
+                    sqlx::query_as($crate::store::jobs::JOB_BY_ID)
+                        .bind(id.0)
+                        .fetch_optional(self.pool())
+                        .await?;
                 let row: Option<$crate::store::rows::SuggestionRow> =
                     sqlx::query_as($crate::store::sql::SUGGESTION_BY_ID)
                         .bind(id.0)
@@ -206,11 +214,6 @@ macro_rules! impl_decision_store {
                     return row.try_into();
                 }
                 // No row yet: a job that has not ended shows as its pending suggestion.
-                let job: Option<$crate::store::jobs::JobRow> =
-                    sqlx::query_as($crate::store::jobs::JOB_BY_ID)
-                        .bind(id.0)
-                        .fetch_optional(self.pool())
-                        .await?;
                 let job = job
                     .map(TryInto::<$crate::domain::job::TriageJob>::try_into)
                     .transpose()?

@@ -1,7 +1,8 @@
 //! Triage jobs: queued as one row, claimed with a lease, finished by inserting the suggestion
-//! (readers show a queued or running job as its pending suggestion meanwhile). A third trait beside `Store`, written once for both backends by
-//! `impl_job_store!`; only the claim differs (`FOR UPDATE SKIP LOCKED` on PostgreSQL, where
-//! several workers and processes claim at once; SQLite has one writer and one worker).
+//! (readers show a queued or running job as its pending suggestion meanwhile). A third trait
+//! beside `Store`, written once for both backends by `impl_job_store!`; only the claim differs
+//! (`FOR UPDATE SKIP LOCKED` on PostgreSQL, where several workers and processes claim at once;
+//! SQLite has one writer and one worker).
 //!
 //! Claims, lease renewals and releases are not audited: they are bookkeeping about who is
 //! working, repeated every few seconds. What the audit trail records is what a job did: queued,
@@ -23,6 +24,15 @@ use crate::domain::ticket::TicketId;
 pub trait JobStore: Send + Sync {
     /// Queues a triage of an existing ticket; returns the pending suggestion readers now show.
     async fn enqueue_triage(&self, job: &NewTriageJob, actor: &Actor) -> Result<Suggestion, Error>;
+    /// Stores a triage that ran at once, in the request that asked for it: its job row, already
+    /// done, and its suggestion, in one transaction with one audit event. A crash before this
+    /// loses only a request that was never answered.
+    async fn record_triage(
+        &self,
+        job: &NewTriageJob,
+        suggestion: &Suggestion,
+        actor: &Actor,
+    ) -> Result<(), Error>;
     /// Claims the next ready job (or one whose lease ran out) for `owner` until `lease_until`.
     async fn claim_job(
         &self,
@@ -223,6 +233,15 @@ impl TryFrom<JobRow> for TriageJob {
 /// The audit event of a finished suggestion: each field's value and confidence, so the chain
 /// alone shows what the machine proposed; the evidence stays in the suggestion row.
 pub(super) fn suggestion_event(suggestion: &Suggestion, actor: &Actor) -> NewAuditEvent {
+    suggestion_event_with(suggestion, actor, serde_json::Map::new())
+}
+
+/// The audit event of a finished suggestion with `extra` keys in its payload.
+pub(super) fn suggestion_event_with(
+    suggestion: &Suggestion,
+    actor: &Actor,
+    extra: serde_json::Map<String, serde_json::Value>,
+) -> NewAuditEvent {
     let summary: serde_json::Map<String, serde_json::Value> = suggestion
         .fields
         .iter()
@@ -254,6 +273,9 @@ pub(super) fn suggestion_event(suggestion: &Suggestion, actor: &Actor) -> NewAud
     }
     if let Some(error) = &suggestion.error {
         payload["error"] = serde_json::json!(error);
+    }
+    for (key, value) in extra {
+        payload[key] = value;
     }
     NewAuditEvent::new(
         Some(suggestion.tenant_id),
@@ -318,8 +340,12 @@ macro_rules! impl_job_store {
                 job: &$crate::domain::job::NewTriageJob,
                 actor: &$crate::domain::Actor,
             ) -> Result<$crate::domain::suggestion::Suggestion, $crate::store::Error> {
-                Self::bind_job_row(sqlx::query($crate::store::jobs::JOB_ROW), job)?
-                    .execute(&mut **tx)
+                Self::bind_job_row(
+                    sqlx::query($crate::store::jobs::JOB_ROW),
+                    job,
+                    job.initial_state(),
+                )?
+                .execute(&mut **tx)
                     .await?;
                 let event = $crate::domain::audit::NewAuditEvent::new(
                     Some(job.tenant_id),
@@ -350,7 +376,7 @@ macro_rules! impl_job_store {
                         job.id, new.id
                     )));
                 }
-                Self::bind_job_row(sqlx::query($ticket_job_rows), job)?
+                Self::bind_job_row(sqlx::query($ticket_job_rows), job, job.initial_state())?
                     .bind(&new.title)
                     .bind(&new.description)
                     .bind(new.requester.as_deref())
@@ -359,10 +385,12 @@ macro_rules! impl_job_store {
                 Ok(())
             }
 
-            /// Binds $1–$13 of the job row's statement.
+            /// Binds $1–$13 of the job row's statement, the job stored as `state` (its status
+            /// and attempts).
             fn bind_job_row<'q>(
                 query: sqlx::query::Query<'q, $db, <$db as sqlx::Database>::Arguments>,
                 job: &'q $crate::domain::job::NewTriageJob,
+                state: ($crate::domain::job::JobStatus, u32),
             ) -> Result<
                 sqlx::query::Query<'q, $db, <$db as sqlx::Database>::Arguments>,
                 $crate::store::Error,
@@ -374,7 +402,7 @@ macro_rules! impl_job_store {
                         job.id, job.suggestion_id
                     )));
                 }
-                let (status, attempts) = job.initial_state();
+                let (status, attempts) = state;
                 Ok(query
                     .bind(job.id.0)
                     .bind(job.ticket_id.0)
@@ -520,6 +548,39 @@ macro_rules! impl_job_store {
                 let pending = Self::queue_job_in(&mut tx, job, actor).await?;
                 tx.commit().await?;
                 Ok(pending)
+            }
+
+            #[tracing::instrument(skip_all, fields(job.id = %job.id))]
+            async fn record_triage(
+                &self,
+                job: &$crate::domain::job::NewTriageJob,
+                suggestion: &$crate::domain::suggestion::Suggestion,
+                actor: &$crate::domain::Actor,
+            ) -> Result<(), $crate::store::Error> {
+                if suggestion.id != job.suggestion_id || suggestion.ticket_id != job.ticket_id {
+                    return Err($crate::store::Error::Corrupt(format!(
+                        "suggestion {} is not the result of triage job {}",
+                        suggestion.id, job.id
+                    )));
+                }
+                let (_writer, mut tx) = self.begin_write().await?;
+                Self::bind_job_row(
+                    sqlx::query($crate::store::jobs::JOB_ROW),
+                    job,
+                    ($crate::domain::job::JobStatus::Done, 1),
+                )?
+                .execute(&mut *tx)
+                .await?;
+                Self::insert_suggestion_in(&mut tx, suggestion).await?;
+                // One event for both rows: the job was never queued, so it has no event of its
+                // own; its record rides in the suggestion's.
+                let mut ran = $crate::store::jobs::queued_payload(job);
+                ran["ran_in_request"] = serde_json::json!(true);
+                let extra = serde_json::Map::from_iter([("triage_job".to_string(), ran)]);
+                let event = $crate::store::jobs::suggestion_event_with(suggestion, actor, extra);
+                Self::append_audit(&mut tx, event).await?;
+                tx.commit().await?;
+                Ok(())
             }
 
             async fn claim_job(

@@ -426,13 +426,16 @@ macro_rules! impl_sql_store {
                 &self,
                 ticket: $crate::domain::ticket::TicketId,
             ) -> Result<Vec<$crate::domain::suggestion::Suggestion>, $crate::store::Error> {
-                let rows: Vec<$crate::store::rows::SuggestionRow> =
-                    sqlx::query_as($crate::store::sql::SUGGESTIONS_FOR)
+                // Live jobs first: a job that ends between the two reads then shows up twice,
+                // pending and with its row, and the row wins; read the other way round, it
+                // would be missed.
+                let live: Vec<$crate::store::jobs::JobRow> =
+                    sqlx::query_as($crate::store::jobs::LIVE_JOBS_FOR)
                         .bind(ticket.0)
                         .fetch_all(self.pool())
                         .await?;
-                let live: Vec<$crate::store::jobs::JobRow> =
-                    sqlx::query_as($crate::store::jobs::LIVE_JOBS_FOR)
+                let rows: Vec<$crate::store::rows::SuggestionRow> =
+                    sqlx::query_as($crate::store::sql::SUGGESTIONS_FOR)
                         .bind(ticket.0)
                         .fetch_all(self.pool())
                         .await?;
@@ -442,7 +445,7 @@ macro_rules! impl_sql_store {
                     .collect::<Result<Vec<$crate::domain::suggestion::Suggestion>, _>>()?;
                 for row in live {
                     let job: $crate::domain::job::TriageJob = row.try_into()?;
-                    if job.shows_pending() {
+                    if job.shows_pending() && !all.iter().any(|s| s.id == job.suggestion_id) {
                         all.push(job.pending_suggestion());
                     }
                 }

@@ -352,10 +352,15 @@ impl Triage {
         })
     }
 
-    /// Queues a triage of the ticket (its pending suggestion and job in one transaction) and
-    /// hands it to a worker; the ticket itself is never changed by triage.
+    /// A new triage of the ticket; the ticket itself is never changed by triage.
+    ///
+    /// Without a model, triage takes milliseconds: it runs here, and its job (already done) and
+    /// suggestion are written once, together. A crash before that write loses only a request
+    /// that was never answered. With a model (seconds, retries, a breaker), or if running here
+    /// fails, the triage is queued as a durable job (shown as its pending suggestion until it
+    /// ends) and handed to a worker.
     pub async fn request(
-        &self,
+        self: &Arc<Self>,
         id: TicketId,
         tenant: TenantId,
         actor: &Actor,
@@ -368,10 +373,46 @@ impl Triage {
             self.config.triage.job_attempts,
             self.proposer(),
         );
+        if self.llm.is_none() && !self.config.triage.wait.is_zero() {
+            let started = std::time::Instant::now();
+            let running = job.started(None);
+            let run = tokio::time::timeout(self.config.triage.wait, self.compute(&running));
+            match run.await {
+                Ok(Ok(suggestion)) => {
+                    self.store
+                        .record_triage(&job, &suggestion, &Actor::system("triage"))
+                        .await?;
+                    self.metrics
+                        .observe_triage("done", started.elapsed().as_secs_f64());
+                    return Ok(suggestion);
+                }
+                Ok(Err(err)) => {
+                    tracing::warn!(error = %err, "triage in the request failed; queued for a worker");
+                }
+                Err(_) => {
+                    tracing::warn!("triage in the request took too long; queued for a worker")
+                }
+            }
+        }
         let worker = self.assign(&mut job);
         let pending = self.store.enqueue_triage(&job, actor).await?;
         self.dispatch(&job, worker);
         Ok(pending)
+    }
+
+    /// Requests a triage and waits for it up to `triage.wait`, as `POST .../triage` does: the
+    /// suggestion as it then stands, pending if no worker finished it in time.
+    pub async fn request_and_wait(
+        self: &Arc<Self>,
+        id: TicketId,
+        tenant: TenantId,
+        actor: &Actor,
+    ) -> Result<Suggestion, TriageError> {
+        let requested = self.request(id, tenant, actor).await?;
+        if requested.status != SuggestionStatus::Pending {
+            return Ok(requested);
+        }
+        self.wait_for(requested.id, self.config.triage.wait).await
     }
 
     /// Takes an idle worker of this process for a job about to be queued, leasing the job to

@@ -158,7 +158,7 @@ async fn suggestions(
     }))
 }
 
-/// `POST /api/v1/tickets/{id}/triage`: queues a new triage and waits for it up to
+/// `POST /api/v1/tickets/{id}/triage`: runs (or queues) a new triage and waits for it up to
 /// `triage.wait`: 201 with the finished suggestion, or 202 with the pending one, whose status
 /// `GET .../suggestions` shows until a worker fills it in.
 async fn triage(
@@ -168,18 +168,13 @@ async fn triage(
 ) -> Result<(StatusCode, Json<SuggestionView>), Error> {
     caller.may(Action::RunTriage)?;
     let detail = load_visible_ticket(&state, &caller, &id).await?;
-    let pending = state
+    let suggestion = state
         .triage
-        .request(
+        .request_and_wait(
             detail.ticket.id,
             detail.ticket.tenant_id,
             &Actor::user(&caller.name),
         )
-        .await
-        .map_err(triage_error)?;
-    let suggestion = state
-        .triage
-        .wait_for(pending.id, state.config.triage.wait)
         .await
         .map_err(triage_error)?;
     let status = match suggestion.status {

@@ -58,18 +58,13 @@ pub async fn triage(
     let web = &form.web;
     web.user.may(Action::RunTriage)?;
     let detail = load_visible_ticket(&state, &web.user, &id).await?;
-    let pending = state
+    let suggestion = state
         .triage
-        .request(
+        .request_and_wait(
             detail.ticket.id,
             detail.ticket.tenant_id,
             &Actor::user(&web.user.name),
         )
-        .await
-        .map_err(crate::http::api::triage::triage_error)?;
-    let suggestion = state
-        .triage
-        .wait_for(pending.id, state.config.triage.wait)
         .await
         .map_err(crate::http::api::triage::triage_error)?;
     let notice = match suggestion.status {
