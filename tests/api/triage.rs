@@ -198,6 +198,29 @@ async fn triage_stores_a_suggestion_and_never_changes_the_ticket(backend: Backen
         ))
         .await;
     assert_eq!(audit, 1);
+    // Without a model each request ran the triage itself: its job was written once, done, with
+    // its suggestion, and recorded in the suggestion's event rather than queued.
+    assert_eq!(
+        app.db
+            .count("triage_job where reason = 'requested' and status = 'done' and attempts = 1")
+            .await,
+        2
+    );
+    assert_eq!(
+        app.db
+            .count("audit_event where action = 'triage_job.queued'")
+            .await,
+        0
+    );
+    assert_eq!(
+        app.db
+            .count(&format!(
+                "audit_event where action = 'suggestion.created' and entity_id = '{sid}' \
+                 and payload like '%\"ran_in_request\":true%'"
+            ))
+            .await,
+        1
+    );
 }
 
 async fn a_stop_the_line_rule_forces_p1_and_says_why(backend: Backend) {
