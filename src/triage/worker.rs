@@ -24,7 +24,7 @@ const ATTEMPT_DEADLINE: Duration = Duration::from_secs(600);
 /// What a worker does after a job.
 pub enum Then {
     /// Work on this job, claimed with the last one's completion.
-    Next(TriageJob),
+    Next(Box<TriageJob>),
     /// The completion found nothing ready: wait to be woken.
     Wait,
     /// Claim the next job now.
@@ -77,7 +77,7 @@ impl Worker {
                     let this = worker.clone();
                     match tokio::spawn(async move { this.process(job).await }).await {
                         Ok(Then::Next(job)) => {
-                            held.push_back(job);
+                            held.push_back(*job);
                             continue;
                         }
                         Ok(Then::Claim) => continue,
@@ -194,7 +194,7 @@ impl Worker {
                             .metrics()
                             .observe_triage("done", started.elapsed().as_secs_f64());
                         self.end(Ok(()), "done");
-                        next.map_or(Then::Wait, Then::Next)
+                        next.map_or(Then::Wait, |job| Then::Next(Box::new(job)))
                     }
                     Err(err) => {
                         self.end(Err(err), "done");
