@@ -12,7 +12,7 @@ use triagegate::domain::Actor;
 use triagegate::domain::job::{JobReason, JobStatus, Lease, NewTriageJob, TriageJob};
 use triagegate::domain::suggestion::{Field, FieldProposal, Suggestion, SuggestionStatus};
 use triagegate::domain::tenant::{NewTenant, Tenant, TenantSlug};
-use triagegate::domain::ticket::{AttachmentLimits, NewTicket, TicketDraft};
+use triagegate::domain::ticket::{AttachmentLimits, NewTicket, TicketDraft, TicketId};
 use triagegate::store::{self, Store};
 
 on_both_backends!(
@@ -91,6 +91,26 @@ fn result_for(job: &TriageJob) -> Suggestion {
     s
 }
 
+/// The suggestion the work queue shows beside `ticket`.
+async fn queue_shows(store: &dyn Store, ticket: TicketId) -> Option<Suggestion> {
+    let items = store
+        .queue(&store::QueueQuery {
+            visibility: store::Visibility::AllTenants,
+            tenant: None,
+            stage: None,
+            priority: None,
+            service_group: None,
+            limit: 100,
+        })
+        .await
+        .expect("queue");
+    items
+        .into_iter()
+        .find(|item| item.ticket.id == ticket)
+        .expect("listed")
+        .suggestion
+}
+
 async fn chain_ok(store: &dyn Store) {
     let report = store::verify_audit_chain(store).await.expect("verify");
     assert!(report.ok, "audit chain: {report:?}");
@@ -157,6 +177,16 @@ async fn a_ticket_and_its_triage_are_stored_together(backend: Backend) {
 async fn a_job_is_claimed_once_and_its_suggestion_filled_in_once(backend: Backend) {
     let (db, store, tenant) = open(backend).await;
     let ticket = queued_ticket(store.as_ref(), &tenant, "Mail bounces").await;
+    let shown = queue_shows(store.as_ref(), ticket.id)
+        .await
+        .expect("pending");
+    assert_eq!(
+        (shown.id, shown.status),
+        (
+            ticket.triage.as_ref().expect("job").suggestion_id,
+            SuggestionStatus::Pending
+        )
+    );
     let job = claim(store.as_ref(), "w1", 0, 30).await.expect("claimed");
     assert_eq!(job.status, JobStatus::Running);
     assert_eq!(job.attempts, 1);
@@ -182,6 +212,11 @@ async fn a_job_is_claimed_once_and_its_suggestion_filled_in_once(backend: Backen
         .expect("completed");
     let stored = store.suggestion(job.suggestion_id).await.expect("stored");
     assert_eq!(stored.status, SuggestionStatus::Done);
+    let shown = queue_shows(store.as_ref(), ticket.id).await.expect("done");
+    assert_eq!(
+        (shown.id, shown.status),
+        (stored.id, SuggestionStatus::Done)
+    );
     assert_eq!(stored.inputs["job"], serde_json::json!(job.id));
     assert_eq!(
         store.job(job.id).await.expect("job").status,
@@ -581,6 +616,11 @@ async fn jobs_queued_before_the_lean_table_end_through_their_pending_rows(backen
     assert_eq!(listed.len(), 1, "the row, not the job as well: {listed:?}");
     assert_eq!(listed[0].id.0, pending_id);
     assert_eq!(listed[0].status, SuggestionStatus::Pending);
+    let shown = queue_shows(store.as_ref(), ticket_id).await.expect("shown");
+    assert_eq!(
+        (shown.id.0, shown.status),
+        (pending_id, SuggestionStatus::Pending)
+    );
     let claimed = claim(store.as_ref(), "w1", 0, 30).await.expect("claimed");
     assert_eq!(claimed.suggestion_id.0, pending_id);
     assert_eq!(claimed.proposer, "old/1", "copied from its pending row");
@@ -618,5 +658,10 @@ async fn jobs_queued_before_the_lean_table_end_through_their_pending_rows(backen
     assert_eq!(listed[0].id, new.suggestion_id);
     assert_eq!(listed[0].status, SuggestionStatus::Pending);
     assert_eq!(listed[1].id.0, pending_id);
+    let shown = queue_shows(store.as_ref(), ticket_id).await.expect("shown");
+    assert_eq!(
+        (shown.id, shown.status),
+        (new.suggestion_id, SuggestionStatus::Pending)
+    );
     chain_ok(store.as_ref()).await;
 }
