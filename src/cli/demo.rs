@@ -190,7 +190,7 @@ async fn triage_open_tickets(store: Arc<dyn Store>, triage: Arc<crate::triage::T
                 .request(ticket.id, ticket.tenant_id, &Actor::system("demo"))
                 .await
         {
-            tracing::warn!(ticket.id = %ticket.id, error = %err, "cannot queue the demo ticket's triage");
+            tracing::warn!(ticket.id = %ticket.id, error = %err, "the demo ticket's triage failed");
         }
     }
 }
