@@ -24,6 +24,7 @@ on_both_backends!(
     migrations_run_twice_without_harm,
     cases_are_upserted_by_external_id_per_tenant,
     suggestions_are_listed_newest_first_and_never_edited,
+    a_log_is_stored_compressed_and_read_back_as_uploaded,
 );
 
 fn limits() -> AttachmentLimits {
@@ -416,4 +417,54 @@ async fn suggestions_are_listed_newest_first_and_never_edited(backend: Backend) 
             .expect("verify")
             .ok
     );
+}
+
+/// Logs are stored LZ4-compressed, small or incompressible files as uploaded; both read back
+/// byte for byte, and a stored row that does not decode is an error, never wrong bytes.
+async fn a_log_is_stored_compressed_and_read_back_as_uploaded(backend: Backend) {
+    let (db, store) = open(backend).await;
+    let acme = add_tenant(store.as_ref(), "acme").await;
+    let log: Vec<u8> = (0..3_000)
+        .map(|n| {
+            format!(
+                "2026-12-08T01:00:{:02}Z srv-7 kernel: EXT4-fs error (device sda{}): inode {n}\n",
+                n % 60,
+                n % 4
+            )
+        })
+        .collect::<String>()
+        .into_bytes();
+    let small = b"VPN client exited with code 809\n".to_vec();
+    let mut with_files = draft("logs attached");
+    with_files.attachments = vec![
+        NewAttachment::new("kern.log", None, log.clone()).expect("file"),
+        NewAttachment::new("vpn.txt", None, small.clone()).expect("file"),
+    ];
+    let new = NewTicket::from_draft(&acme, with_files, limits()).expect("ticket");
+    store
+        .create_ticket(&new, &Actor::cli())
+        .await
+        .expect("created");
+    assert_eq!(
+        db.count("attachment where encoding = 'lz4' and length(content) * 3 < size_bytes")
+            .await,
+        1,
+        "the log is stored at under a third of its size"
+    );
+    assert_eq!(db.count("attachment where encoding = 'identity'").await, 1);
+    for (attachment, content) in new.attachments.iter().zip([&log, &small]) {
+        let read = store.attachment(new.id, attachment.id).await.expect("read");
+        assert_eq!(&read.content, content);
+        assert_eq!(read.meta.size, content.len() as i64);
+    }
+    let damaged = db
+        .execute_raw("update attachment set encoding = 'lz4' where encoding = 'identity'")
+        .await
+        .expect("damage");
+    assert_eq!(damaged, 1);
+    let err = store
+        .attachment(new.id, new.attachments[1].id)
+        .await
+        .expect_err("does not decode");
+    assert!(matches!(err, store::Error::Corrupt(_)), "{err:?}");
 }

@@ -3,6 +3,7 @@
 //! transaction that also appends its audit event, so a write and its record land together or not
 //! at all.
 
+mod blob;
 mod decisions;
 mod jobs;
 mod postgres;

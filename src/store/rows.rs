@@ -169,14 +169,22 @@ pub struct AttachmentContentRow {
     #[sqlx(flatten)]
     pub meta: AttachmentMetaRow,
     pub content: Vec<u8>,
+    pub encoding: String,
 }
 
-impl From<AttachmentContentRow> for AttachmentContent {
-    fn from(row: AttachmentContentRow) -> Self {
-        AttachmentContent {
+impl TryFrom<AttachmentContentRow> for AttachmentContent {
+    type Error = Error;
+    fn try_from(row: AttachmentContentRow) -> Result<Self, Error> {
+        let content = super::blob::decode(
+            &row.encoding,
+            row.content,
+            row.meta.size_bytes,
+            &row.meta.attachment_id,
+        )?;
+        Ok(AttachmentContent {
             meta: row.meta.into(),
-            content: row.content,
-        }
+            content,
+        })
     }
 }
 

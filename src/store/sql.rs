@@ -583,6 +583,12 @@ macro_rules! impl_sql_store {
                 new: &$crate::domain::ticket::NewTicket,
                 actor: &$crate::domain::Actor,
             ) -> Result<$crate::domain::ticket::TicketDetail, $crate::store::Error> {
+                // Compressed before the write lock is taken: only the stored bytes go inside.
+                let stored: Vec<$crate::store::blob::Stored<'_>> = new
+                    .attachments
+                    .iter()
+                    .map(|a| $crate::store::blob::encode(&a.content))
+                    .collect();
                 let (_writer, mut tx) = self.begin_write().await?;
                 // Queued with the ticket, in the same statement: a crash after this commit
                 // cannot lose the triage, and the rows cost no extra round trip. The audit event
@@ -603,11 +609,11 @@ macro_rules! impl_sql_store {
                     .await?;
                 }
                 let mut listed = Vec::with_capacity(new.attachments.len());
-                for attachment in &new.attachments {
+                for (attachment, stored) in new.attachments.iter().zip(&stored) {
                     sqlx::query(
                         "insert into attachment (attachment_id, ticket_id, name, media_type, \
-                         size_bytes, sha256, content, created_at) \
-                         values ($1, $2, $3, $4, $5, $6, $7, $8)",
+                         size_bytes, sha256, content, encoding, created_at) \
+                         values ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
                     )
                     .bind(attachment.id.0)
                     .bind(new.id.0)
@@ -615,7 +621,8 @@ macro_rules! impl_sql_store {
                     .bind(&attachment.media_type)
                     .bind(attachment.content.len() as i64)
                     .bind(&attachment.sha256)
-                    .bind(attachment.content.as_slice())
+                    .bind(stored.bytes.as_ref())
+                    .bind(stored.encoding.as_str())
                     .bind(new.created_at)
                     .execute(&mut *tx)
                     .await?;
@@ -759,8 +766,8 @@ macro_rules! impl_sql_store {
                 id: $crate::domain::attachment::AttachmentId,
             ) -> Result<$crate::domain::attachment::AttachmentContent, $crate::store::Error> {
                 let row: Option<$crate::store::rows::AttachmentContentRow> = sqlx::query_as(
-                    "select attachment_id, name, media_type, size_bytes, sha256, created_at, content \
-                     from attachment where attachment_id = $1 and ticket_id = $2",
+                    "select attachment_id, name, media_type, size_bytes, sha256, created_at, \
+                     content, encoding from attachment where attachment_id = $1 and ticket_id = $2",
                 )
                 .bind(id.0)
                 .bind(ticket.0)
@@ -770,7 +777,7 @@ macro_rules! impl_sql_store {
                     entity: "attachment",
                     id: id.0.to_string(),
                 })?;
-                Ok(row.into())
+                row.try_into()
             }
 
             async fn audit_events_for(
