@@ -1,6 +1,6 @@
 //! Durable triage jobs in the store, on both backends: queued with the ticket in one
 //! transaction, claimed once, reclaimed after a lease runs out, retried, buried, and the
-//! pending suggestion filled in exactly once.
+//! suggestion stored exactly once (shown as pending until then).
 
 mod support;
 
@@ -222,7 +222,7 @@ async fn a_job_is_claimed_once_and_its_suggestion_filled_in_once(backend: Backen
         store.job(job.id).await.expect("job").status,
         JobStatus::Done
     );
-    // Never filled in twice, not even by the same worker.
+    // Never stored twice, not even by the same worker.
     let err = store
         .complete_and_claim(&job, "w1", &result, &actor, at(0), at(30))
         .await

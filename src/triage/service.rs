@@ -486,7 +486,7 @@ impl Triage {
         }
     }
 
-    /// Computes the suggestion a job fills in: the offline proposal, then the model's answer
+    /// Computes the suggestion a job produces: the offline proposal, then the model's answer
     /// combined with it when a model is configured. Store or index failures are errors (the job
     /// retries); a model failure is not: it is recorded and the offline proposal stands.
     pub async fn compute(

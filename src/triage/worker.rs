@@ -1,5 +1,5 @@
 //! The triage worker: claims a job, renews its lease while it works, and ends it done (the
-//! suggestion filled in), queued again with backoff, or dead. A worker that stops mid-job
+//! suggestion stored), queued again with backoff, or dead. A worker that stops mid-job
 //! (crash, kill) leaves the job running under a lease that runs out, and the next claim takes
 //! it over; on SQLite, a restart queues such jobs again at once.
 

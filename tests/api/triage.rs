@@ -275,7 +275,7 @@ async fn a_new_ticket_is_triaged_in_the_background(backend: Backend) {
     assert_eq!(suggestions[0]["status"], "done");
     assert_eq!(
         suggestions[0]["id"], first[0]["id"],
-        "the pending one was filled in"
+        "the pending one became the result, under the same id"
     );
     assert_eq!(suggestions[0]["llm"]["status"], "skipped");
     assert!(suggestions[0]["fields"]["service_group"].is_object());
