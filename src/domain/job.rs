@@ -174,13 +174,7 @@ impl NewTriageJob {
 
     /// The suggestion shown while the job waits: no fields yet, status pending.
     pub fn pending_suggestion(&self) -> Suggestion {
-        pending_suggestion(
-            self.suggestion_id,
-            self.ticket_id,
-            self.tenant_id,
-            &self.proposer,
-            self.created_at,
-        )
+        self.started(None).pending_suggestion()
     }
 }
 

@@ -104,29 +104,23 @@ macro_rules! job_columns {
     };
 }
 
-pub(super) const JOB_BY_ID: &str = concat!(
-    "select ",
-    job_columns!(),
-    " from triage_job where job_id = $1"
-);
+/// A read of job rows: every column, from `triage_job`, then `rest` (its where and order).
+macro_rules! select_jobs {
+    ($rest:literal) => {
+        concat!("select ", job_columns!(), " from triage_job ", $rest)
+    };
+}
+
+pub(super) const JOB_BY_ID: &str = select_jobs!("where job_id = $1");
 /// Newest first: job ids are UUIDv7, in the order the jobs were made.
-pub(super) const JOBS: &str = concat!(
-    "select ",
-    job_columns!(),
-    " from triage_job where ($1 is null or status = $1) and ($2 is null or tenant_id = $2) \
+pub(super) const JOBS: &str = select_jobs!(
+    "where ($1 is null or status = $1) and ($2 is null or tenant_id = $2) \
      order by job_id desc limit $3"
 );
-pub(super) const JOBS_FOR_TICKET: &str = concat!(
-    "select ",
-    job_columns!(),
-    " from triage_job where ticket_id = $1 order by job_id desc"
-);
+pub(super) const JOBS_FOR_TICKET: &str = select_jobs!("where ticket_id = $1 order by job_id desc");
 /// A ticket's jobs that have not ended: each may show as its pending suggestion.
-pub(super) const LIVE_JOBS_FOR: &str = concat!(
-    "select ",
-    job_columns!(),
-    " from triage_job where ticket_id = $1 and status in ('queued', 'running')"
-);
+pub(super) const LIVE_JOBS_FOR: &str =
+    select_jobs!("where ticket_id = $1 and status in ('queued', 'running')");
 
 /// The one insert of a suggestion row, with `values` for its columns.
 macro_rules! suggestion_insert {
